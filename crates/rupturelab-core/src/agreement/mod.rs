@@ -1,0 +1,1 @@
+//! Agreement between coders: every coefficient, its standard error and confidence interval.

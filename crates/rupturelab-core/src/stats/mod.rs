@@ -1,0 +1,1 @@
+//! Cross-tab statistics: χ², Fisher–Freeman–Halton, Cramér's V, p-value corrections, co-occurrence.
