@@ -74,12 +74,17 @@ pub struct PrevalenceRow {
 
 /// The response keys that carry each code in `layer` (a coding of a
 /// sub-code also counts for its theme and category).
-pub fn responses_by_code<'a>(study: &'a StudyData, layer: &str) -> HashMap<&'a str, BTreeSet<&'a ResponseKey>> {
+pub fn responses_by_code<'a>(
+    study: &'a StudyData,
+    layer: &str,
+) -> HashMap<&'a str, BTreeSet<&'a ResponseKey>> {
     let mut map: HashMap<&str, BTreeSet<&ResponseKey>> = HashMap::new();
     for c in study.codings.iter().filter(|c| c.coder.as_str() == layer) {
         for code in &study.codes {
             if c.code.is_within(&code.path) {
-                map.entry(code.path.as_str()).or_default().insert(&c.response);
+                map.entry(code.path.as_str())
+                    .or_default()
+                    .insert(&c.response);
             }
         }
     }
@@ -88,7 +93,12 @@ pub fn responses_by_code<'a>(study: &'a StudyData, layer: &str) -> HashMap<&'a s
 
 /// Number of participants with at least one response: the N of prevalence.
 pub fn participants_answered(study: &StudyData) -> usize {
-    study.responses.iter().map(|r| &r.key.participant).collect::<HashSet<&Key>>().len()
+    study
+        .responses
+        .iter()
+        .map(|r| &r.key.participant)
+        .collect::<HashSet<&Key>>()
+        .len()
 }
 
 /// Prevalence of every code of the codebook in one layer, in codebook order.
@@ -100,14 +110,32 @@ pub fn prevalence(study: &StudyData, layer: &str) -> Vec<PrevalenceRow> {
         .iter()
         .map(|code| {
             let resp = by_code.get(code.path.as_str());
-            let participants = resp.map(|r| r.iter().map(|k| &k.participant).collect::<HashSet<_>>().len()).unwrap_or(0);
-            let segments = resp.map(|r| r.iter().filter_map(|k| k.segment.as_ref()).collect::<HashSet<_>>().len()).unwrap_or(0);
+            let participants = resp
+                .map(|r| {
+                    r.iter()
+                        .map(|k| &k.participant)
+                        .collect::<HashSet<_>>()
+                        .len()
+                })
+                .unwrap_or(0);
+            let segments = resp
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|k| k.segment.as_ref())
+                        .collect::<HashSet<_>>()
+                        .len()
+                })
+                .unwrap_or(0);
             PrevalenceRow {
                 code: code.path.clone(),
                 name: code.name.clone(),
                 depth: code.path.depth(),
                 participants,
-                participants_pct: if n == 0 { 0.0 } else { 100.0 * participants as f64 / n as f64 },
+                participants_pct: if n == 0 {
+                    0.0
+                } else {
+                    100.0 * participants as f64 / n as f64
+                },
                 responses: resp.map(|r| r.len()).unwrap_or(0),
                 segments,
                 cqr: cqr_label(participants, n),

@@ -18,7 +18,10 @@ impl Key {
             return Err("is empty; give a short name such as `P01`".into());
         }
         if n > 64 {
-            return Err(format!("`{}…` is longer than 64 characters", s.chars().take(20).collect::<String>()));
+            return Err(format!(
+                "`{}…` is longer than 64 characters",
+                s.chars().take(20).collect::<String>()
+            ));
         }
         if s.trim() != s {
             return Err(format!("`{s}` starts or ends with a space; remove it"));
@@ -61,7 +64,9 @@ impl CodePath {
     }
     /// The parent path, if not top-level.
     pub fn parent(&self) -> Option<CodePath> {
-        self.0.rsplit_once('/').map(|(p, _)| CodePath(p.to_string()))
+        self.0
+            .rsplit_once('/')
+            .map(|(p, _)| CodePath(p.to_string()))
     }
     /// The last segment.
     pub fn leaf(&self) -> &str {
@@ -83,7 +88,9 @@ impl CodePath {
         if depth == 0 || depth > self.depth() {
             return None;
         }
-        Some(CodePath(self.0.split('/').take(depth).collect::<Vec<_>>().join("/")))
+        Some(CodePath(
+            self.0.split('/').take(depth).collect::<Vec<_>>().join("/"),
+        ))
     }
 }
 

@@ -18,7 +18,9 @@ impl Timestamp {
     pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
         chrono::DateTime::parse_from_rfc3339(s.trim())
             .map(|d| Timestamp(d.timestamp_millis()))
-            .map_err(|e| format!("`{s}` is not an RFC 3339 timestamp ({e}); write e.g. 2026-03-01T10:15:00Z"))
+            .map_err(|e| {
+                format!("`{s}` is not an RFC 3339 timestamp ({e}); write e.g. 2026-03-01T10:15:00Z")
+            })
     }
 
     /// The current time.
@@ -226,9 +228,9 @@ impl AttributeDef {
                 }
             }
             AttributeType::Integer { min, max } => {
-                let v: i64 = raw
-                    .parse()
-                    .map_err(|_| format!("`{raw}` is not a whole number (attribute `{}`)", self.name))?;
+                let v: i64 = raw.parse().map_err(|_| {
+                    format!("`{raw}` is not a whole number (attribute `{}`)", self.name)
+                })?;
                 if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) {
                     return Err(format!(
                         "{v} is outside the range {}..{} of `{}`",
@@ -244,9 +246,14 @@ impl AttributeDef {
                     .parse()
                     .ok()
                     .filter(|v: &f64| v.is_finite())
-                    .ok_or_else(|| format!("`{raw}` is not a number (attribute `{}`)", self.name))?;
+                    .ok_or_else(|| {
+                        format!("`{raw}` is not a number (attribute `{}`)", self.name)
+                    })?;
                 if min.is_some_and(|m| v < m) || max.is_some_and(|m| v > m) {
-                    return Err(format!("{v} is outside the allowed range of `{}`", self.name));
+                    return Err(format!(
+                        "{v} is outside the allowed range of `{}`",
+                        self.name
+                    ));
                 }
                 Ok(AttrValue::Number(v))
             }
@@ -290,7 +297,9 @@ impl AttributeDef {
         };
         let idx = cuts.iter().take_while(|c| v >= **c).count();
         Some(match (idx, integer_min) {
-            (0, Some(lo)) if lo <= cuts[0] - 1.0 => format!("{}–{}", fmt_num(lo), fmt_num(cuts[0] - 1.0)),
+            (0, Some(lo)) if lo <= cuts[0] - 1.0 => {
+                format!("{}–{}", fmt_num(lo), fmt_num(cuts[0] - 1.0))
+            }
             (0, _) => format!("<{}", fmt_num(cuts[0])),
             (i, _) if i == cuts.len() => format!("{}+", fmt_num(cuts[i - 1])),
             (i, Some(_)) => format!("{}–{}", fmt_num(cuts[i - 1]), fmt_num(cuts[i] - 1.0)),
@@ -527,7 +536,9 @@ impl ParticipantStatus {
             "invited" => Ok(Self::Invited),
             "started" => Ok(Self::Started),
             "completed" => Ok(Self::Completed),
-            o => Err(format!("unknown status `{o}`; use invited, started or completed")),
+            o => Err(format!(
+                "unknown status `{o}`; use invited, started or completed"
+            )),
         }
     }
     /// The file form.
@@ -801,7 +812,10 @@ mod tests {
         let def = AttributeDef {
             name: Key::parse("experience_years").unwrap(),
             label: "x".into(),
-            kind: AttributeType::Integer { min: Some(0), max: Some(60) },
+            kind: AttributeType::Integer {
+                min: Some(0),
+                max: Some(60),
+            },
             bands: vec![5.0, 10.0, 20.0],
             required: false,
         };

@@ -21,7 +21,9 @@ impl CodebookTemplate {
             "cause-resolution" => Ok(Self::CauseResolution),
             "3rs" => Ok(Self::ThreeRs),
             "empty" => Ok(Self::Empty),
-            o => Err(format!("unknown codebook template `{o}`; use cause-resolution, 3rs or empty")),
+            o => Err(format!(
+                "unknown codebook template `{o}`; use cause-resolution, 3rs or empty"
+            )),
         }
     }
 
@@ -39,7 +41,9 @@ impl CodebookTemplate {
         let mut files = FolderFiles::new();
         files.insert("study.toml".into(), DEFAULT_STUDY_TOML.as_bytes().to_vec());
         files.insert("codebook.toml".into(), self.toml().as_bytes().to_vec());
-        folder::parse_folder(&files).expect("built-in templates are valid").codes
+        folder::parse_folder(&files)
+            .expect("built-in templates are valid")
+            .codes
     }
 }
 

@@ -12,7 +12,13 @@ pub fn decode_file(bytes: &[u8]) -> Result<String, (usize, usize)> {
         Err(e) => {
             let good = &bytes[..e.valid_up_to()];
             let line = good.iter().filter(|b| **b == b'\n').count() + 1;
-            let col = good.len() - good.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0) + 1;
+            let col = good.len()
+                - good
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map(|p| p + 1)
+                    .unwrap_or(0)
+                + 1;
             Err((line, col))
         }
     }
@@ -20,7 +26,11 @@ pub fn decode_file(bytes: &[u8]) -> Result<String, (usize, usize)> {
 
 /// NFC-normalises text and turns CRLF into LF: the form every stored text has.
 pub fn normalize(s: &str) -> String {
-    let s = if s.contains('\r') { s.replace("\r\n", "\n") } else { s.to_string() };
+    let s = if s.contains('\r') {
+        s.replace("\r\n", "\n")
+    } else {
+        s.to_string()
+    };
     if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
         s
     } else {
@@ -38,9 +48,16 @@ pub fn slice_chars(s: &str, start: usize, end: usize) -> Option<&str> {
     if start > end {
         return None;
     }
-    let mut it = s.char_indices().map(|(i, _)| i).chain(std::iter::once(s.len()));
+    let mut it = s
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(s.len()));
     let b0 = it.nth(start)?;
-    let b1 = if end == start { b0 } else { it.nth(end - start - 1)? };
+    let b1 = if end == start {
+        b0
+    } else {
+        it.nth(end - start - 1)?
+    };
     Some(&s[b0..b1])
 }
 
@@ -58,7 +75,12 @@ pub fn find_all_chars(haystack: &str, needle: &str) -> Vec<usize> {
         char_idx += haystack[last_byte..byte].chars().count();
         last_byte = byte;
         out.push(char_idx);
-        from = byte + haystack[byte..].chars().next().map(char::len_utf8).unwrap_or(1);
+        from = byte
+            + haystack[byte..]
+                .chars()
+                .next()
+                .map(char::len_utf8)
+                .unwrap_or(1);
     }
     out
 }
@@ -80,7 +102,10 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate to `word`, when close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).clamp(1, 4);
     candidates
         .into_iter()
@@ -120,7 +145,10 @@ mod tests {
     #[test]
     fn suggestions_find_typos_only() {
         let c = ["Cause/Patient/Resistance", "Cause/Patient/Pathology"];
-        assert_eq!(did_you_mean("Cause/Patient/Resistence", c), Some("Cause/Patient/Resistance"));
+        assert_eq!(
+            did_you_mean("Cause/Patient/Resistence", c),
+            Some("Cause/Patient/Resistance")
+        );
         assert_eq!(did_you_mean("Something else", c), None);
     }
 }

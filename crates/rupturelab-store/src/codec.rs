@@ -21,10 +21,23 @@ pub(crate) fn attribute_type(kind: &str, spec: &str) -> Result<AttributeType, St
     let v: Value = serde_json::from_str(spec).map_err(|e| e.to_string())?;
     Ok(match kind {
         "category" => AttributeType::Category {
-            values: v["values"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default(),
+            values: v["values"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
-        "integer" => AttributeType::Integer { min: v["min"].as_i64(), max: v["max"].as_i64() },
-        "number" => AttributeType::Number { min: v["min"].as_f64(), max: v["max"].as_f64() },
+        "integer" => AttributeType::Integer {
+            min: v["min"].as_i64(),
+            max: v["max"].as_i64(),
+        },
+        "number" => AttributeType::Number {
+            min: v["min"].as_f64(),
+            max: v["max"].as_f64(),
+        },
         "text" => AttributeType::Text,
         "boolean" => AttributeType::Boolean,
         o => return Err(format!("unknown attribute kind `{o}`")),
@@ -36,7 +49,8 @@ pub(crate) fn question_spec(kind: &QuestionKind) -> String {
     match kind {
         QuestionKind::Open => json!({}),
         QuestionKind::Likert { min, max, anchors } => {
-            let a: BTreeMap<String, &String> = anchors.iter().map(|(k, v)| (k.to_string(), v)).collect();
+            let a: BTreeMap<String, &String> =
+                anchors.iter().map(|(k, v)| (k.to_string(), v)).collect();
             json!({ "min": min, "max": max, "anchors": a })
         }
         QuestionKind::Choice { choices } => json!({ "choices": choices }),
@@ -54,11 +68,22 @@ pub(crate) fn question_kind(kind: &str, spec: &str) -> Result<QuestionKind, Stri
             max: v["max"].as_i64().unwrap_or(5),
             anchors: v["anchors"]
                 .as_object()
-                .map(|o| o.iter().filter_map(|(k, v)| Some((k.parse().ok()?, v.as_str()?.to_string()))).collect())
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_str()?.to_string())))
+                        .collect()
+                })
                 .unwrap_or_default(),
         },
         "choice" => QuestionKind::Choice {
-            choices: v["choices"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default(),
+            choices: v["choices"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
         o => return Err(format!("unknown question kind `{o}`")),
     })

@@ -84,7 +84,8 @@ pub trait Store: Send + Sync {
 pub async fn open(location: &str) -> Result<Box<dyn Store>> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         return Err(StoreError::Invalid(
-            "PostgreSQL databases are not supported by this build yet; use a SQLite file path".into(),
+            "PostgreSQL databases are not supported by this build yet; use a SQLite file path"
+                .into(),
         ));
     }
     let path = location.strip_prefix("sqlite://").unwrap_or(location);
@@ -95,15 +96,23 @@ pub async fn open(location: &str) -> Result<Box<dyn Store>> {
 pub async fn find_study(store: &dyn Store, key: Option<&str>) -> Result<StudyInfo> {
     let studies = store.list_studies().await?;
     match key {
-        Some(k) => studies.into_iter().find(|s| s.key == k).ok_or_else(|| StoreError::NoSuchStudy(k.to_string())),
+        Some(k) => studies
+            .into_iter()
+            .find(|s| s.key == k)
+            .ok_or_else(|| StoreError::NoSuchStudy(k.to_string())),
         None => match studies.len() {
             0 => Err(StoreError::NoSuchStudy(
-                "(the database is empty; run `rupturelab import FOLDER` or `rupturelab demo`)".into(),
+                "(the database is empty; run `rupturelab import FOLDER` or `rupturelab demo`)"
+                    .into(),
             )),
             1 => Ok(studies.into_iter().next().unwrap()),
             _ => Err(StoreError::NoSuchStudy(format!(
                 "(the database holds several studies: {}; choose one with --study KEY)",
-                studies.iter().map(|s| s.key.as_str()).collect::<Vec<_>>().join(", ")
+                studies
+                    .iter()
+                    .map(|s| s.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         },
     }

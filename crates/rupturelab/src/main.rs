@@ -1,1 +1,188 @@
-fn main() {}
+//! `rupturelab`: the command line. Parses arguments, opens the store, calls
+//! one core or store function per command and prints the result.
+#![forbid(unsafe_code)]
+
+mod folder_io;
+mod output;
+mod study_cmds;
+mod views;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use output::Format;
+
+/// The default database file when neither --db nor RUPTURELAB_DB is given.
+const DEFAULT_DB: &str = "study.rupturelab";
+/// The database `rupturelab demo` uses by default.
+const DEMO_DB: &str = "rupturelab-demo.rupturelab";
+
+#[derive(Parser)]
+#[command(
+    name = "rupturelab",
+    version,
+    about = "A workbench for studies of therapeutic-alliance ruptures: segments, answers, coding, agreement, analysis.",
+    long_about = "RuptureLab carries a study of therapists' views of alliance ruptures from the first segment to the \
+                  last table: study design, answers, a hierarchical codebook, codings by several coders and their \
+                  consensus, agreement and theme statistics.\n\nStart with `rupturelab demo`, which loads the bundled \
+                  (synthetic) example study and prints its overview.",
+    after_help = "Examples:\n  rupturelab demo\n  rupturelab import examples/rupture-study --db my.rupturelab\n  \
+                  rupturelab summary --db my.rupturelab\n  rupturelab responses list --segment S2 --where orientation=CBT\n  \
+                  rupturelab export-folder out/ --db my.rupturelab"
+)]
+struct Cli {
+    /// The study database: a SQLite file (default: ./study.rupturelab; `demo` uses ./rupturelab-demo.rupturelab).
+    #[arg(long, global = true, env = "RUPTURELAB_DB", value_name = "FILE")]
+    db: Option<String>,
+    /// Which study in the database, when it holds several (by key).
+    #[arg(long, global = true, value_name = "KEY")]
+    study: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load the bundled synthetic example study (or reuse it) and print its overview.
+    Demo {
+        /// Rebuild the example study even if the database already holds it.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Start a new study: in a database, or as a study folder to fill in (--folder).
+    Init(study_cmds::InitArgs),
+    /// Import a study folder into the database (all or nothing).
+    Import {
+        /// The study folder (with study.toml).
+        folder: PathBuf,
+        /// Replace a study with the same key instead of refusing.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Write the study out as a study folder (lossless).
+    ExportFolder {
+        /// The folder to write (created if missing).
+        out: PathBuf,
+        /// Overwrite the study files of an existing, non-empty folder.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the studies in the database.
+    Studies,
+    /// Print the study's overview: design, participants, responses and the theme tables.
+    Summary {
+        /// Which coding layer the theme tables count: `consensus` or a coder's name.
+        #[arg(long, default_value = "consensus")]
+        layer: String,
+    },
+    /// Work with the codebook.
+    Codebook {
+        #[command(subcommand)]
+        action: CodebookAction,
+    },
+    /// Work with participants.
+    Participants {
+        #[command(subcommand)]
+        action: ListAction,
+    },
+    /// Work with responses.
+    Responses {
+        #[command(subcommand)]
+        action: ResponsesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum CodebookAction {
+    /// Show the codebook as a tree, with definitions and how often each code is used.
+    Show {
+        /// Which coding layer to count: `consensus` or a coder's name.
+        #[arg(long, default_value = "consensus")]
+        layer: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ListAction {
+    /// List them.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ResponsesAction {
+    /// List responses, optionally filtered.
+    List(views::ResponseFilter),
+}
+
+fn db_path(cli: &Cli, demo: bool) -> String {
+    cli.db
+        .clone()
+        .unwrap_or_else(|| if demo { DEMO_DB } else { DEFAULT_DB }.to_string())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let format = cli.format;
+    let report = match &cli.command {
+        Command::Demo { fresh } => study_cmds::demo(&db_path(&cli, true), *fresh).await?,
+        Command::Init(args) => study_cmds::init(&db_path(&cli, false), args).await?,
+        Command::Import { folder, replace } => {
+            study_cmds::import(&db_path(&cli, false), folder, *replace).await?
+        }
+        Command::ExportFolder { out, force } => {
+            study_cmds::export_folder(&db_path(&cli, false), cli.study.as_deref(), out, *force)
+                .await?
+        }
+        Command::Studies => study_cmds::studies(&db_path(&cli, false)).await?,
+        Command::Summary { layer } => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            views::summary(&study, layer)?
+        }
+        Command::Codebook {
+            action: CodebookAction::Show { layer },
+        } => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            views::codebook(&study, layer)?
+        }
+        Command::Participants {
+            action: ListAction::List,
+        } => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            views::participants(&study)
+        }
+        Command::Responses {
+            action: ResponsesAction::List(filter),
+        } => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            views::responses(&study, filter)?
+        }
+    };
+    print!("{}", report.render(format));
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").trim_end());
+            ExitCode::FAILURE
+        }
+    }
+}

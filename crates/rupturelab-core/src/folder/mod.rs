@@ -122,7 +122,11 @@ pub fn format_time(ms: i64) -> String {
     let (h, rem) = (ms / 3_600_000, ms % 3_600_000);
     let (m, rem) = (rem / 60_000, rem % 60_000);
     let (s, f) = (rem / 1000, rem % 1000);
-    let base = if h > 0 { format!("{h:02}:{m:02}:{s:02}") } else { format!("{m:02}:{s:02}") };
+    let base = if h > 0 {
+        format!("{h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{m:02}:{s:02}")
+    };
     if f > 0 {
         format!("{base}.{f:03}")
     } else {

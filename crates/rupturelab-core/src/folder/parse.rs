@@ -18,7 +18,13 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn err(&mut self, file: &str, line: Option<usize>, field: Option<&str>, message: impl Into<String>) {
+    fn err(
+        &mut self,
+        file: &str,
+        line: Option<usize>,
+        field: Option<&str>,
+        message: impl Into<String>,
+    ) {
         if self.errors.len() < MAX_ERRORS {
             self.errors.push(FolderError {
                 file: file.to_string(),
@@ -36,7 +42,10 @@ impl Ctx {
 /// Parses a study folder. Either every file is valid and consistent, or all
 /// the problems found are returned (up to 50), each with file, line and field.
 pub fn parse_folder(files: &FolderFiles) -> Result<StudyData, FolderErrors> {
-    let mut cx = Ctx { errors: Vec::new(), auto_status: HashSet::new() };
+    let mut cx = Ctx {
+        errors: Vec::new(),
+        auto_status: HashSet::new(),
+    };
     let study = parse_inner(files, &mut cx);
     match study {
         Some(s) if cx.errors.is_empty() => Ok(s),
@@ -66,7 +75,9 @@ fn decode(files: &FolderFiles, name: &str, cx: &mut Ctx) -> Option<String> {
 }
 
 fn toml_error(file: &str, src: &str, e: &toml::de::Error, cx: &mut Ctx) {
-    let line = e.span().map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
+    let line = e
+        .span()
+        .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1);
     cx.err(file, line, None, e.message().trim().to_string());
 }
 
@@ -81,7 +92,8 @@ fn key(raw: &str, file: &str, line: Option<usize>, field: &str, cx: &mut Ctx) ->
 }
 
 fn opt(s: Option<String>) -> Option<String> {
-    s.map(|s| text::normalize(&s)).filter(|s| !s.trim().is_empty())
+    s.map(|s| text::normalize(&s))
+        .filter(|s| !s.trim().is_empty())
 }
 
 fn parse_inner(files: &FolderFiles, cx: &mut Ctx) -> Option<StudyData> {
@@ -105,10 +117,19 @@ fn parse_inner(files: &FolderFiles, cx: &mut Ctx) -> Option<StudyData> {
     };
     let f = "study.toml";
     if st.format != FORMAT {
-        cx.err(f, None, Some("format"), format!("unknown format `{}`; this version reads \"{FORMAT}\"", st.format));
+        cx.err(
+            f,
+            None,
+            Some("format"),
+            format!(
+                "unknown format `{}`; this version reads \"{FORMAT}\"",
+                st.format
+            ),
+        );
     }
     let mut study = StudyData::new(
-        key(&st.study.key, f, None, "study.key", cx).unwrap_or_else(|| Key::parse("study").unwrap()),
+        key(&st.study.key, f, None, "study.key", cx)
+            .unwrap_or_else(|| Key::parse("study").unwrap()),
         &text::normalize(&st.study.title),
     );
     study.meta.description = text::normalize(&st.study.description);
@@ -124,7 +145,12 @@ fn parse_inner(files: &FolderFiles, cx: &mut Ctx) -> Option<StudyData> {
     }
     study.settings.agreement = s.agreement;
     if !(0.0..=1.0).contains(&s.agreement_threshold) {
-        cx.err(f, None, Some("settings.agreement_threshold"), "must be between 0 and 1, e.g. 0.667");
+        cx.err(
+            f,
+            None,
+            Some("settings.agreement_threshold"),
+            "must be between 0 and 1, e.g. 0.667",
+        );
     }
     study.settings.agreement_threshold = s.agreement_threshold;
     study.settings.consent_text = opt(s.consent_text.clone());
@@ -138,15 +164,28 @@ fn parse_inner(files: &FolderFiles, cx: &mut Ctx) -> Option<StudyData> {
         let field = format!("[[patients]] #{}", i + 1);
         if let Some(k) = key(&p.key, f, None, &field, cx) {
             if !seen.insert(k.clone()) {
-                cx.err(f, None, Some(&field), format!("patient `{k}` is listed twice"));
+                cx.err(
+                    f,
+                    None,
+                    Some(&field),
+                    format!("patient `{k}` is listed twice"),
+                );
             }
-            study.patients.push(Patient { key: k, description: text::normalize(&p.description) });
+            study.patients.push(Patient {
+                key: k,
+                description: text::normalize(&p.description),
+            });
         }
     }
     for (i, c) in st.coders.iter().enumerate() {
         if let Some(k) = key(&c.name, f, None, &format!("[[coders]] #{}", i + 1), cx) {
             if study.coders.iter().any(|x| x.name == k) {
-                cx.err(f, None, Some(&format!("[[coders]] #{}", i + 1)), format!("coder `{k}` is listed twice"));
+                cx.err(
+                    f,
+                    None,
+                    Some(&format!("[[coders]] #{}", i + 1)),
+                    format!("coder `{k}` is listed twice"),
+                );
             } else {
                 study.coders.push(Coder { name: k });
             }
@@ -175,19 +214,36 @@ fn parse_attributes(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
     let f = "study.toml";
     for (i, a) in st.attributes.iter().enumerate() {
         let field = format!("[[attributes]] #{} ({})", i + 1, a.name);
-        let Some(name) = key(&a.name, f, None, &field, cx) else { continue };
+        let Some(name) = key(&a.name, f, None, &field, cx) else {
+            continue;
+        };
         if ["code", "status", "segment_order"].contains(&name.as_str()) {
-            cx.err(f, None, Some(&field), format!("`{name}` is a reserved column of participants.csv; choose another name"));
+            cx.err(
+                f,
+                None,
+                Some(&field),
+                format!("`{name}` is a reserved column of participants.csv; choose another name"),
+            );
         }
         if study.attributes.iter().any(|x| x.name == name) {
-            cx.err(f, None, Some(&field), format!("attribute `{name}` is defined twice"));
+            cx.err(
+                f,
+                None,
+                Some(&field),
+                format!("attribute `{name}` is defined twice"),
+            );
             continue;
         }
         let num = |v: &Option<toml::Value>, what: &str, cx: &mut Ctx| -> Option<f64> {
             let v = v.as_ref()?;
             let x = toml_f64(v);
             if x.is_none() {
-                cx.err(f, None, Some(&format!("{field}.{what}")), "must be a number");
+                cx.err(
+                    f,
+                    None,
+                    Some(&format!("{field}.{what}")),
+                    "must be a number",
+                );
             }
             x
         };
@@ -196,22 +252,37 @@ fn parse_attributes(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
         let kind = match a.kind.as_str() {
             "category" => {
                 if a.values.is_empty() {
-                    cx.err(f, None, Some(&format!("{field}.values")), "a category attribute needs `values = [\"…\", …]`");
+                    cx.err(
+                        f,
+                        None,
+                        Some(&format!("{field}.values")),
+                        "a category attribute needs `values = [\"…\", …]`",
+                    );
                 }
-                AttributeType::Category { values: a.values.iter().map(|v| text::normalize(v)).collect() }
+                AttributeType::Category {
+                    values: a.values.iter().map(|v| text::normalize(v)).collect(),
+                }
             }
             "integer" => {
                 let int = |x: Option<f64>, what: &str, cx: &mut Ctx| {
                     x.and_then(|x| {
                         if x.fract() != 0.0 {
-                            cx.err(f, None, Some(&format!("{field}.{what}")), "must be a whole number");
+                            cx.err(
+                                f,
+                                None,
+                                Some(&format!("{field}.{what}")),
+                                "must be a whole number",
+                            );
                             None
                         } else {
                             Some(x as i64)
                         }
                     })
                 };
-                AttributeType::Integer { min: int(min, "min", cx), max: int(max, "max", cx) }
+                AttributeType::Integer {
+                    min: int(min, "min", cx),
+                    max: int(max, "max", cx),
+                }
             }
             "number" => AttributeType::Number { min, max },
             "text" => AttributeType::Text,
@@ -230,17 +301,41 @@ fn parse_attributes(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
         for b in &a.bands {
             match toml_f64(b) {
                 Some(x) => bands.push(x),
-                None => cx.err(f, None, Some(&format!("{field}.bands")), "cut points must be numbers"),
+                None => cx.err(
+                    f,
+                    None,
+                    Some(&format!("{field}.bands")),
+                    "cut points must be numbers",
+                ),
             }
         }
-        if !bands.is_empty() && !matches!(kind, AttributeType::Integer { .. } | AttributeType::Number { .. }) {
-            cx.err(f, None, Some(&format!("{field}.bands")), "only integer and number attributes can have bands");
+        if !bands.is_empty()
+            && !matches!(
+                kind,
+                AttributeType::Integer { .. } | AttributeType::Number { .. }
+            )
+        {
+            cx.err(
+                f,
+                None,
+                Some(&format!("{field}.bands")),
+                "only integer and number attributes can have bands",
+            );
         }
         if bands.windows(2).any(|w| w[0] >= w[1]) {
-            cx.err(f, None, Some(&format!("{field}.bands")), "cut points must be strictly ascending, e.g. [5, 10, 20]");
+            cx.err(
+                f,
+                None,
+                Some(&format!("{field}.bands")),
+                "cut points must be strictly ascending, e.g. [5, 10, 20]",
+            );
         }
         study.attributes.push(AttributeDef {
-            label: a.label.clone().map(|l| text::normalize(&l)).unwrap_or_else(|| name.to_string()),
+            label: a
+                .label
+                .clone()
+                .map(|l| text::normalize(&l))
+                .unwrap_or_else(|| name.to_string()),
             name,
             kind,
             bands,
@@ -253,9 +348,16 @@ fn parse_questions(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
     let f = "study.toml";
     for (i, q) in st.questions.iter().enumerate() {
         let field = format!("[[questions]] #{} ({})", i + 1, q.key);
-        let Some(k) = key(&q.key, f, None, &field, cx) else { continue };
+        let Some(k) = key(&q.key, f, None, &field, cx) else {
+            continue;
+        };
         if study.questions.iter().any(|x| x.key == k) {
-            cx.err(f, None, Some(&field), format!("question `{k}` is defined twice"));
+            cx.err(
+                f,
+                None,
+                Some(&field),
+                format!("question `{k}` is defined twice"),
+            );
             continue;
         }
         let kind = match q.kind.as_str() {
@@ -263,7 +365,12 @@ fn parse_questions(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
             "likert" => {
                 let (min, max) = (q.min.unwrap_or(1), q.max.unwrap_or(5));
                 if min >= max {
-                    cx.err(f, None, Some(&field), format!("min ({min}) must be below max ({max})"));
+                    cx.err(
+                        f,
+                        None,
+                        Some(&field),
+                        format!("min ({min}) must be below max ({max})"),
+                    );
                 }
                 let mut anchors = BTreeMap::new();
                 for (a, label) in &q.anchors {
@@ -283,12 +390,24 @@ fn parse_questions(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
             }
             "choice" => {
                 if q.choices.len() < 2 {
-                    cx.err(f, None, Some(&format!("{field}.choices")), "a choice question needs at least two `choices`");
+                    cx.err(
+                        f,
+                        None,
+                        Some(&format!("{field}.choices")),
+                        "a choice question needs at least two `choices`",
+                    );
                 }
-                QuestionKind::Choice { choices: q.choices.iter().map(|c| text::normalize(c)).collect() }
+                QuestionKind::Choice {
+                    choices: q.choices.iter().map(|c| text::normalize(c)).collect(),
+                }
             }
             other => {
-                cx.err(f, None, Some(&format!("{field}.kind")), format!("unknown kind `{other}`; use open, likert or choice"));
+                cx.err(
+                    f,
+                    None,
+                    Some(&format!("{field}.kind")),
+                    format!("unknown kind `{other}`; use open, likert or choice"),
+                );
                 continue;
             }
         };
@@ -296,17 +415,29 @@ fn parse_questions(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
             "segment" => QuestionScope::Segment,
             "once" => QuestionScope::Once,
             other => {
-                cx.err(f, None, Some(&format!("{field}.scope")), format!("unknown scope `{other}`; use segment or once"));
+                cx.err(
+                    f,
+                    None,
+                    Some(&format!("{field}.scope")),
+                    format!("unknown scope `{other}`; use segment or once"),
+                );
                 continue;
             }
         };
-        study.questions.push(Question { key: k, kind, scope, prompt: text::normalize(&q.prompt) });
+        study.questions.push(Question {
+            key: k,
+            kind,
+            scope,
+            prompt: text::normalize(&q.prompt),
+        });
     }
 }
 
 fn parse_codebook(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     let f = "codebook.toml";
-    let Some(src) = decode(files, f, cx) else { return };
+    let Some(src) = decode(files, f, cx) else {
+        return;
+    };
     let cb: CodebookToml = match toml::from_str(&src) {
         Ok(c) => c,
         Err(e) => return toml_error(f, &src, &e, cx),
@@ -317,7 +448,11 @@ fn parse_codebook(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
         .enumerate()
         .filter_map(|(i, l)| {
             let l = l.trim();
-            let rest = l.strip_prefix("path")?.trim_start().strip_prefix('=')?.trim();
+            let rest = l
+                .strip_prefix("path")?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim();
             Some((rest.trim_matches('"').to_string(), i + 1))
         })
         .collect();
@@ -331,22 +466,43 @@ fn parse_codebook(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
             }
         };
         if study.code(path.as_str()).is_some() {
-            cx.err(f, line, Some("path"), format!("code `{path}` is listed twice"));
+            cx.err(
+                f,
+                line,
+                Some("path"),
+                format!("code `{path}` is listed twice"),
+            );
             continue;
         }
         if let Some(parent) = path.parent() {
             if study.code(parent.as_str()).is_none() {
-                cx.err(f, line, Some("path"), format!("the parent `{parent}` of `{path}` must be listed before it"));
+                cx.err(
+                    f,
+                    line,
+                    Some("path"),
+                    format!("the parent `{parent}` of `{path}` must be listed before it"),
+                );
             }
         }
         if let Some(col) = &c.colour {
-            let ok = col.len() == 7 && col.starts_with('#') && col[1..].bytes().all(|b| b.is_ascii_hexdigit());
+            let ok = col.len() == 7
+                && col.starts_with('#')
+                && col[1..].bytes().all(|b| b.is_ascii_hexdigit());
             if !ok {
-                cx.err(f, line, Some("colour"), format!("`{col}` is not a colour; write #RRGGBB, e.g. #0072B2"));
+                cx.err(
+                    f,
+                    line,
+                    Some("colour"),
+                    format!("`{col}` is not a colour; write #RRGGBB, e.g. #0072B2"),
+                );
             }
         }
         study.codes.push(Code {
-            name: c.name.map(|n| text::normalize(&n)).filter(|n| !n.is_empty()).unwrap_or_else(|| path.leaf().to_string()),
+            name: c
+                .name
+                .map(|n| text::normalize(&n))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| path.leaf().to_string()),
             path,
             codable: c.codable,
             definition: opt(c.definition),
@@ -380,10 +536,17 @@ fn natural_key(s: &str) -> Vec<(String, u64)> {
 
 fn parse_segments(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     let mut segs: Vec<(Option<i64>, Segment)> = Vec::new();
-    for name in files.keys().filter(|n| n.starts_with("segments/") && n.ends_with(".txt")) {
+    for name in files
+        .keys()
+        .filter(|n| n.starts_with("segments/") && n.ends_with(".txt"))
+    {
         let stem = &name["segments/".len()..name.len() - 4];
-        let Some(k) = key(stem, name, None, "file name", cx) else { continue };
-        let Some(src) = decode(files, name, cx) else { continue };
+        let Some(k) = key(stem, name, None, "file name", cx) else {
+            continue;
+        };
+        let Some(src) = decode(files, name, cx) else {
+            continue;
+        };
         if let Some(s) = parse_segment(name, k, &src, study, cx) {
             segs.push(s);
         }
@@ -398,14 +561,25 @@ fn parse_segments(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     for (p, s) in &segs {
         if let Some(p) = p {
             if !positions.insert(*p) {
-                cx.err(&format!("segments/{}.txt", s.key), None, Some("position"), format!("position {p} is used by another segment too"));
+                cx.err(
+                    &format!("segments/{}.txt", s.key),
+                    None,
+                    Some("position"),
+                    format!("position {p} is used by another segment too"),
+                );
             }
         }
     }
     study.segments = segs.into_iter().map(|(_, s)| s).collect();
 }
 
-fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx) -> Option<(Option<i64>, Segment)> {
+fn parse_segment(
+    file: &str,
+    k: Key,
+    src: &str,
+    study: &StudyData,
+    cx: &mut Ctx,
+) -> Option<(Option<i64>, Segment)> {
     let mut seg = Segment {
         key: k,
         label: String::new(),
@@ -444,11 +618,21 @@ fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx)
                 "patient" => patient = Some((value, ln)),
                 "session" => match value.parse::<u32>() {
                     Ok(v) if v > 0 => seg.session = Some(v),
-                    _ => cx.err(file, ln, Some("session"), format!("`{value}` is not a session number (1, 2, …)")),
+                    _ => cx.err(
+                        file,
+                        ln,
+                        Some("session"),
+                        format!("`{value}` is not a session number (1, 2, …)"),
+                    ),
                 },
                 "position" => match value.parse::<i64>() {
                     Ok(v) => position = Some(v),
-                    _ => cx.err(file, ln, Some("position"), format!("`{value}` is not a whole number")),
+                    _ => cx.err(
+                        file,
+                        ln,
+                        Some("position"),
+                        format!("`{value}` is not a whole number"),
+                    ),
                 },
                 "rupture" => match RuptureType::parse(&value) {
                     Ok(r) => seg.rupture = r,
@@ -462,23 +646,41 @@ fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx)
                         };
                         let salience = match sal {
                             None => None,
-                            Some(s) => match s.parse::<i64>().map_err(|_| format!("salience `{s}` is not a number 1–5")).and_then(Salience::new) {
+                            Some(s) => match s
+                                .parse::<i64>()
+                                .map_err(|_| format!("salience `{s}` is not a number 1–5"))
+                                .and_then(Salience::new)
+                            {
                                 Ok(s) => Some(s),
                                 Err(e) => {
-                                    cx.err(file, ln, Some("markers"), format!("marker `{name}`: {e}"));
+                                    cx.err(
+                                        file,
+                                        ln,
+                                        Some("markers"),
+                                        format!("marker `{name}`: {e}"),
+                                    );
                                     None
                                 }
                             },
                         };
-                        seg.markers.push(Marker { name: name.to_string(), salience });
+                        seg.markers.push(Marker {
+                            name: name.to_string(),
+                            salience,
+                        });
                     }
                 }
                 "media" => {
                     let (reference, times) = match value.rsplit_once(' ') {
-                        Some((r, t)) if t.contains('-') && t.contains(':') => (r.trim().to_string(), Some(t)),
+                        Some((r, t)) if t.contains('-') && t.contains(':') => {
+                            (r.trim().to_string(), Some(t))
+                        }
                         _ => (value.clone(), None),
                     };
-                    let mut media = Media { reference, start_ms: None, end_ms: None };
+                    let mut media = Media {
+                        reference,
+                        start_ms: None,
+                        end_ms: None,
+                    };
                     if let Some(t) = times {
                         match parse_range(t) {
                             Ok((a, b)) => {
@@ -492,9 +694,15 @@ fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx)
                 }
                 "notes" => seg.notes = Some(value).filter(|v| !v.is_empty()),
                 other => {
-                    let hint = did_you_mean(other, ["label", "patient", "session", "position", "rupture", "markers", "media", "notes"])
-                        .map(|s| format!("did you mean `{s}`? "))
-                        .unwrap_or_default();
+                    let hint = did_you_mean(
+                        other,
+                        [
+                            "label", "patient", "session", "position", "rupture", "markers",
+                            "media", "notes",
+                        ],
+                    )
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
                     cx.err(file, ln, Some(other), format!("unknown header field; {hint}known fields: label, patient, session, position, rupture, markers, media, notes"));
                 }
             }
@@ -517,7 +725,12 @@ fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx)
                     }
                     rest = rest[close + 1..].trim_start();
                 }
-                None => cx.err(file, ln, Some("turn time"), "`[` without `]`; write [mm:ss-mm:ss] before the speaker"),
+                None => cx.err(
+                    file,
+                    ln,
+                    Some("turn time"),
+                    "`[` without `]`; write [mm:ss-mm:ss] before the speaker",
+                ),
             }
         }
         match rest.split_once(':') {
@@ -531,10 +744,20 @@ fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx)
         }
     }
     if !saw_separator {
-        cx.err(file, None, None, "no `---` line: write the header fields (patient: …), then `---`, then the turns");
+        cx.err(
+            file,
+            None,
+            None,
+            "no `---` line: write the header fields (patient: …), then `---`, then the turns",
+        );
     }
     match patient {
-        None => cx.err(file, None, Some("patient"), "missing; add `patient: KEY` naming a patient from study.toml"),
+        None => cx.err(
+            file,
+            None,
+            Some("patient"),
+            "missing; add `patient: KEY` naming a patient from study.toml",
+        ),
         Some((p, ln)) => {
             if study.patients.iter().any(|x| x.key.as_str() == p) {
                 seg.patient = Key::parse(&p).unwrap();
@@ -542,7 +765,12 @@ fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx)
                 let hint = did_you_mean(&p, study.patients.iter().map(|x| x.key.as_str()))
                     .map(|s| format!("; did you mean `{s}`?"))
                     .unwrap_or_else(|| "; add it as [[patients]] in study.toml".into());
-                cx.err(file, ln, Some("patient"), format!("patient `{p}` is not in study.toml{hint}"));
+                cx.err(
+                    file,
+                    ln,
+                    Some("patient"),
+                    format!("patient `{p}` is not in study.toml{hint}"),
+                );
             }
         }
     }
@@ -553,7 +781,9 @@ fn parse_segment(file: &str, k: Key, src: &str, study: &StudyData, cx: &mut Ctx)
 }
 
 fn parse_range(t: &str) -> Result<(i64, i64), String> {
-    let (a, b) = t.split_once('-').ok_or_else(|| format!("`{t}` is not a time range; write START-END, e.g. 00:12:00-00:17:00"))?;
+    let (a, b) = t.split_once('-').ok_or_else(|| {
+        format!("`{t}` is not a time range; write START-END, e.g. 00:12:00-00:17:00")
+    })?;
     let (a, b) = (parse_time(a)?, parse_time(b)?);
     if b < a {
         return Err(format!("`{t}`: the end is before the start"));
@@ -574,13 +804,27 @@ impl Csv {
     }
 }
 
-fn read_csv(files: &FolderFiles, name: &str, known: &[&str], required: &[&str], cx: &mut Ctx) -> Option<Csv> {
+fn read_csv(
+    files: &FolderFiles,
+    name: &str,
+    known: &[&str],
+    required: &[&str],
+    cx: &mut Ctx,
+) -> Option<Csv> {
     let src = decode(files, name, cx)?;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(src.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(src.as_bytes());
     let headers: Vec<String> = match rdr.headers() {
         Ok(h) => h.iter().map(|s| s.trim().to_string()).collect(),
         Err(e) => {
-            cx.err(name, Some(1), None, format!("cannot read the header row: {e}"));
+            cx.err(
+                name,
+                Some(1),
+                None,
+                format!("cannot read the header row: {e}"),
+            );
             return None;
         }
     };
@@ -588,17 +832,34 @@ fn read_csv(files: &FolderFiles, name: &str, known: &[&str], required: &[&str], 
     let mut seen = HashSet::new();
     for h in &headers {
         if !seen.insert(h.clone()) {
-            cx.err(name, Some(1), Some(&format!("column `{h}`")), "this column appears twice in the header");
+            cx.err(
+                name,
+                Some(1),
+                Some(&format!("column `{h}`")),
+                "this column appears twice in the header",
+            );
             ok = false;
         } else if !known.contains(&h.as_str()) {
-            let hint = did_you_mean(h, known.iter().copied()).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
-            cx.err(name, Some(1), Some(&format!("column `{h}`")), format!("unknown column; {hint}known columns: {}", known.join(", ")));
+            let hint = did_you_mean(h, known.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            cx.err(
+                name,
+                Some(1),
+                Some(&format!("column `{h}`")),
+                format!("unknown column; {hint}known columns: {}", known.join(", ")),
+            );
             ok = false;
         }
     }
     for r in required {
         if !headers.iter().any(|h| h == r) {
-            cx.err(name, Some(1), None, format!("the header has no `{r}` column, which is required"));
+            cx.err(
+                name,
+                Some(1),
+                None,
+                format!("the header has no `{r}` column, which is required"),
+            );
             ok = false;
         }
     }
@@ -625,7 +886,11 @@ fn read_csv(files: &FolderFiles, name: &str, known: &[&str], required: &[&str], 
             }
         }
     }
-    ok.then(|| Csv { file: name.to_string(), headers, rows })
+    ok.then(|| Csv {
+        file: name.to_string(),
+        headers,
+        rows,
+    })
 }
 
 fn parse_participants(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
@@ -634,18 +899,31 @@ fn parse_participants(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) 
         return;
     }
     let mut known: Vec<&str> = vec!["code", "status", "segment_order"];
-    let attr_names: Vec<String> = study.attributes.iter().map(|a| a.name.to_string()).collect();
+    let attr_names: Vec<String> = study
+        .attributes
+        .iter()
+        .map(|a| a.name.to_string())
+        .collect();
     known.extend(attr_names.iter().map(String::as_str));
-    let Some(csv) = read_csv(files, f, &known, &["code"], cx) else { return };
+    let Some(csv) = read_csv(files, f, &known, &["code"], cx) else {
+        return;
+    };
     let c_code = csv.col("code").unwrap();
     let c_status = csv.col("status");
     let c_order = csv.col("segment_order");
     let mut seen = HashMap::new();
     for (line, row) in &csv.rows {
         let ln = Some(*line);
-        let Some(code) = key(&row[c_code], f, ln, "column `code`", cx) else { continue };
+        let Some(code) = key(&row[c_code], f, ln, "column `code`", cx) else {
+            continue;
+        };
         if let Some(prev) = seen.insert(code.clone(), *line) {
-            cx.err(f, ln, Some("column `code`"), format!("participant `{code}` is listed twice (first on line {prev})"));
+            cx.err(
+                f,
+                ln,
+                Some("column `code`"),
+                format!("participant `{code}` is listed twice (first on line {prev})"),
+            );
             continue;
         }
         let status = match c_status.map(|c| row[c].trim()).filter(|s| !s.is_empty()) {
@@ -662,25 +940,41 @@ fn parse_participants(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) 
         if let Some(c) = c_order {
             for k in row[c].split(';').map(str::trim).filter(|s| !s.is_empty()) {
                 match study.segments.iter().find(|s| s.key.as_str() == k) {
-                    Some(s) if order.contains(&s.key) => {
-                        cx.err(f, ln, Some("column `segment_order`"), format!("segment `{k}` appears twice in the order"))
-                    }
+                    Some(s) if order.contains(&s.key) => cx.err(
+                        f,
+                        ln,
+                        Some("column `segment_order`"),
+                        format!("segment `{k}` appears twice in the order"),
+                    ),
                     Some(s) => order.push(s.key.clone()),
                     None => {
                         let hint = did_you_mean(k, study.segments.iter().map(|s| s.key.as_str()))
                             .map(|s| format!("; did you mean `{s}`?"))
                             .unwrap_or_default();
-                        cx.err(f, ln, Some("column `segment_order`"), format!("segment `{k}` has no file segments/{k}.txt{hint}"))
+                        cx.err(
+                            f,
+                            ln,
+                            Some("column `segment_order`"),
+                            format!("segment `{k}` has no file segments/{k}.txt{hint}"),
+                        )
                     }
                 }
             }
         }
         let mut attributes = BTreeMap::new();
         for def in &study.attributes {
-            let raw = csv.col(def.name.as_str()).map(|c| text::normalize(row[c].trim())).unwrap_or_default();
+            let raw = csv
+                .col(def.name.as_str())
+                .map(|c| text::normalize(row[c].trim()))
+                .unwrap_or_default();
             if raw.is_empty() {
                 if def.required {
-                    cx.err(f, ln, Some(&format!("column `{}`", def.name)), "this attribute is required; fill it in");
+                    cx.err(
+                        f,
+                        ln,
+                        Some(&format!("column `{}`", def.name)),
+                        "this attribute is required; fill it in",
+                    );
                 }
                 continue;
             }
@@ -703,17 +997,32 @@ fn parse_participants(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) 
     }
 }
 
-fn response_key(csv: &Csv, row: &[String], line: usize, study: &StudyData, cx: &mut Ctx) -> Option<ResponseKey> {
+fn response_key(
+    csv: &Csv,
+    row: &[String],
+    line: usize,
+    study: &StudyData,
+    cx: &mut Ctx,
+) -> Option<ResponseKey> {
     let f = csv.file.as_str();
     let ln = Some(line);
-    let get = |c: &str| csv.col(c).map(|i| text::normalize(row[i].trim())).unwrap_or_default();
+    let get = |c: &str| {
+        csv.col(c)
+            .map(|i| text::normalize(row[i].trim()))
+            .unwrap_or_default()
+    };
     let (p, s, q) = (get("participant"), get("segment"), get("question"));
     let mut ok = true;
     if !study.participants.iter().any(|x| x.code.as_str() == p) {
         let hint = did_you_mean(&p, study.participants.iter().map(|x| x.code.as_str()))
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_else(|| "; add them to participants.csv".into());
-        cx.err(f, ln, Some("column `participant`"), format!("participant `{p}` is not in participants.csv{hint}"));
+        cx.err(
+            f,
+            ln,
+            Some("column `participant`"),
+            format!("participant `{p}` is not in participants.csv{hint}"),
+        );
         ok = false;
     }
     let question = study.questions.iter().find(|x| x.key.as_str() == q);
@@ -722,16 +1031,31 @@ fn response_key(csv: &Csv, row: &[String], line: usize, study: &StudyData, cx: &
             let hint = did_you_mean(&q, study.questions.iter().map(|x| x.key.as_str()))
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            cx.err(f, ln, Some("column `question`"), format!("question `{q}` is not in study.toml{hint}"));
+            cx.err(
+                f,
+                ln,
+                Some("column `question`"),
+                format!("question `{q}` is not in study.toml{hint}"),
+            );
             ok = false;
         }
         Some(qq) => match (qq.scope, s.is_empty()) {
             (QuestionScope::Once, false) => {
-                cx.err(f, ln, Some("column `segment`"), format!("question `{q}` is asked once, not per segment; leave `segment` empty"));
+                cx.err(
+                    f,
+                    ln,
+                    Some("column `segment`"),
+                    format!("question `{q}` is asked once, not per segment; leave `segment` empty"),
+                );
                 ok = false;
             }
             (QuestionScope::Segment, true) => {
-                cx.err(f, ln, Some("column `segment`"), format!("question `{q}` is asked per segment; fill in `segment`"));
+                cx.err(
+                    f,
+                    ln,
+                    Some("column `segment`"),
+                    format!("question `{q}` is asked per segment; fill in `segment`"),
+                );
                 ok = false;
             }
             _ => {}
@@ -741,7 +1065,12 @@ fn response_key(csv: &Csv, row: &[String], line: usize, study: &StudyData, cx: &
         let hint = did_you_mean(&s, study.segments.iter().map(|x| x.key.as_str()))
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
-        cx.err(f, ln, Some("column `segment`"), format!("segment `{s}` has no file segments/{s}.txt{hint}"));
+        cx.err(
+            f,
+            ln,
+            Some("column `segment`"),
+            format!("segment `{s}` has no file segments/{s}.txt{hint}"),
+        );
         ok = false;
     }
     if !ok {
@@ -749,7 +1078,11 @@ fn response_key(csv: &Csv, row: &[String], line: usize, study: &StudyData, cx: &
     }
     Some(ResponseKey {
         participant: Key::parse(&p).ok()?,
-        segment: if s.is_empty() { None } else { Some(Key::parse(&s).ok()?) },
+        segment: if s.is_empty() {
+            None
+        } else {
+            Some(Key::parse(&s).ok()?)
+        },
         question: Key::parse(&q).ok()?,
     })
 }
@@ -771,19 +1104,39 @@ fn timestamp(csv: &Csv, row: &[String], col: &str, line: usize, cx: &mut Ctx) ->
 fn parse_responses(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     let f = "responses.csv";
     if files.contains_key(f) {
-        let known = ["participant", "segment", "question", "text", "value", "created_at", "updated_at"];
+        let known = [
+            "participant",
+            "segment",
+            "question",
+            "text",
+            "value",
+            "created_at",
+            "updated_at",
+        ];
         if let Some(csv) = read_csv(files, f, &known, &["participant", "question"], cx) {
             let mut seen: HashMap<ResponseKey, usize> = HashMap::new();
             for (line, row) in &csv.rows {
                 let ln = Some(*line);
-                let Some(k) = response_key(&csv, row, *line, study, cx) else { continue };
+                let Some(k) = response_key(&csv, row, *line, study, cx) else {
+                    continue;
+                };
                 if let Some(prev) = seen.insert(k.clone(), *line) {
                     cx.err(f, ln, None, format!("response {k} appears twice (first on line {prev}); keep one row per participant, segment and question"));
                     continue;
                 }
-                let txt = csv.col("text").map(|i| text::normalize(&row[i])).unwrap_or_default();
-                let val = csv.col("value").map(|i| row[i].trim().to_string()).unwrap_or_default();
-                let q = study.questions.iter().find(|q| q.key == k.question).unwrap();
+                let txt = csv
+                    .col("text")
+                    .map(|i| text::normalize(&row[i]))
+                    .unwrap_or_default();
+                let val = csv
+                    .col("value")
+                    .map(|i| row[i].trim().to_string())
+                    .unwrap_or_default();
+                let q = study
+                    .questions
+                    .iter()
+                    .find(|q| q.key == k.question)
+                    .unwrap();
                 let answer = match &q.kind {
                     QuestionKind::Open => {
                         if !val.is_empty() {
@@ -800,7 +1153,12 @@ fn parse_responses(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                         match val.parse::<i64>() {
                             Ok(v) if (*min..=*max).contains(&v) => Answer::Rating(v),
                             _ => {
-                                cx.err(f, ln, Some("column `value`"), format!("`{val}` is not a whole number from {min} to {max}"));
+                                cx.err(
+                                    f,
+                                    ln,
+                                    Some("column `value`"),
+                                    format!("`{val}` is not a whole number from {min} to {max}"),
+                                );
                                 continue;
                             }
                         }
@@ -808,7 +1166,12 @@ fn parse_responses(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                     QuestionKind::Choice { choices } => {
                         let v = text::normalize(&val);
                         if !choices.contains(&v) {
-                            cx.err(f, ln, Some("column `value`"), format!("`{v}` is not one of the choices: {}", choices.join(", ")));
+                            cx.err(
+                                f,
+                                ln,
+                                Some("column `value`"),
+                                format!("`{v}` is not one of the choices: {}", choices.join(", ")),
+                            );
                             continue;
                         }
                         Answer::Choice(v)
@@ -832,7 +1195,13 @@ fn parse_responses(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     }
 }
 
-fn code_ref(raw: &str, file: &str, line: usize, study: &StudyData, cx: &mut Ctx) -> Option<CodePath> {
+fn code_ref(
+    raw: &str,
+    file: &str,
+    line: usize,
+    study: &StudyData,
+    cx: &mut Ctx,
+) -> Option<CodePath> {
     let raw = text::normalize(raw.trim());
     match study.code(&raw) {
         Some(c) => Some(c.path.clone()),
@@ -840,7 +1209,12 @@ fn code_ref(raw: &str, file: &str, line: usize, study: &StudyData, cx: &mut Ctx)
             let hint = did_you_mean(&raw, study.codes.iter().map(|c| c.path.as_str()))
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_else(|| "; add it to codebook.toml or fix the path".into());
-            cx.err(file, Some(line), Some("column `code`"), format!("code path `{raw}` is not in codebook.toml{hint}"));
+            cx.err(
+                file,
+                Some(line),
+                Some("column `code`"),
+                format!("code path `{raw}` is not in codebook.toml{hint}"),
+            );
             None
         }
     }
@@ -851,27 +1225,73 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     if !files.contains_key(f) {
         return;
     }
-    let known = ["coder", "participant", "segment", "question", "code", "start", "end", "quote", "occurrence", "memo"];
-    let Some(csv) = read_csv(files, f, &known, &["coder", "participant", "question", "code"], cx) else { return };
-    let by_key: HashMap<&ResponseKey, &Response> = study.responses.iter().map(|r| (&r.key, r)).collect();
+    let known = [
+        "coder",
+        "participant",
+        "segment",
+        "question",
+        "code",
+        "start",
+        "end",
+        "quote",
+        "occurrence",
+        "memo",
+    ];
+    let Some(csv) = read_csv(
+        files,
+        f,
+        &known,
+        &["coder", "participant", "question", "code"],
+        cx,
+    ) else {
+        return;
+    };
+    let by_key: HashMap<&ResponseKey, &Response> =
+        study.responses.iter().map(|r| (&r.key, r)).collect();
     let mut codings = Vec::new();
     let mut seen = HashMap::new();
     for (line, row) in &csv.rows {
         let ln = Some(*line);
         let get = |c: &str| csv.col(c).map(|i| row[i].as_str()).unwrap_or("");
-        let Some(coder) = key(get("coder").trim(), f, ln, "column `coder`", cx) else { continue };
-        let Some(code) = code_ref(get("code"), f, *line, study, cx) else { continue };
+        let Some(coder) = key(get("coder").trim(), f, ln, "column `coder`", cx) else {
+            continue;
+        };
+        let Some(code) = code_ref(get("code"), f, *line, study, cx) else {
+            continue;
+        };
         if !study.code(code.as_str()).unwrap().codable {
-            cx.err(f, ln, Some("column `code`"), format!("`{code}` is a category that is not codable; apply one of its themes instead"));
+            cx.err(
+                f,
+                ln,
+                Some("column `code`"),
+                format!(
+                    "`{code}` is a category that is not codable; apply one of its themes instead"
+                ),
+            );
             continue;
         }
-        let Some(rk) = response_key(&csv, row, *line, study, cx) else { continue };
+        let Some(rk) = response_key(&csv, row, *line, study, cx) else {
+            continue;
+        };
         let Some(resp) = by_key.get(&rk) else {
-            cx.err(f, ln, None, format!("there is no response {rk} in responses.csv to code"));
+            cx.err(
+                f,
+                ln,
+                None,
+                format!("there is no response {rk} in responses.csv to code"),
+            );
             continue;
         };
         let Some(txt) = resp.answer.text() else {
-            cx.err(f, ln, Some("column `question`"), format!("question `{}` is not open text; only open answers are coded", rk.question));
+            cx.err(
+                f,
+                ln,
+                Some("column `question`"),
+                format!(
+                    "question `{}` is not open text; only open answers are coded",
+                    rk.question
+                ),
+            );
             continue;
         };
         let len = text::char_len(txt);
@@ -881,15 +1301,29 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                 return Ok(None);
             }
             v.parse::<usize>().map(Some).map_err(|_| {
-                cx.err(f, ln, Some(&format!("column `{c}`")), format!("`{v}` is not a character offset (0, 1, 2, …)"));
+                cx.err(
+                    f,
+                    ln,
+                    Some(&format!("column `{c}`")),
+                    format!("`{v}` is not a character offset (0, 1, 2, …)"),
+                );
             })
         };
-        let (Ok(start), Ok(end), Ok(occ)) = (num("start", cx), num("end", cx), num("occurrence", cx)) else { continue };
+        let (Ok(start), Ok(end), Ok(occ)) =
+            (num("start", cx), num("end", cx), num("occurrence", cx))
+        else {
+            continue;
+        };
         let quote = text::normalize(get("quote"));
         let span = match (start, end) {
             (Some(s), Some(e)) => {
                 if s >= e {
-                    cx.err(f, ln, Some("column `end`"), format!("end ({e}) must be greater than start ({s})"));
+                    cx.err(
+                        f,
+                        ln,
+                        Some("column `end`"),
+                        format!("end ({e}) must be greater than start ({s})"),
+                    );
                     continue;
                 }
                 if e > len {
@@ -904,7 +1338,12 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                 Some(Span { start: s, end: e })
             }
             (Some(_), None) | (None, Some(_)) => {
-                cx.err(f, ln, Some("column `start`"), "give both `start` and `end`, or neither");
+                cx.err(
+                    f,
+                    ln,
+                    Some("column `start`"),
+                    "give both `start` and `end`, or neither",
+                );
                 continue;
             }
             (None, None) if quote.is_empty() => None,
@@ -916,28 +1355,52 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                         cx.err(f, ln, Some("column `quote`"), format!("the quote \"{quote}\" is not in the answer {rk}; copy it exactly (case, punctuation and spaces count)"));
                         continue;
                     }
-                    (1, None) => Some(Span { start: hits[0], end: hits[0] + qlen }),
+                    (1, None) => Some(Span {
+                        start: hits[0],
+                        end: hits[0] + qlen,
+                    }),
                     (n, None) => {
                         cx.err(f, ln, Some("column `occurrence`"), format!("the quote \"{quote}\" appears {n} times in the answer; say which with `occurrence` (1 to {n}) or quote more text"));
                         continue;
                     }
                     (n, Some(o)) if o == 0 || o > n => {
-                        cx.err(f, ln, Some("column `occurrence`"), format!("occurrence {o} does not exist; the quote appears {n} time(s)"));
+                        cx.err(
+                            f,
+                            ln,
+                            Some("column `occurrence`"),
+                            format!("occurrence {o} does not exist; the quote appears {n} time(s)"),
+                        );
                         continue;
                     }
-                    (_, Some(o)) => Some(Span { start: hits[o - 1], end: hits[o - 1] + qlen }),
+                    (_, Some(o)) => Some(Span {
+                        start: hits[o - 1],
+                        end: hits[o - 1] + qlen,
+                    }),
                 }
             }
         };
         let dup = (coder.clone(), rk.clone(), code.clone(), span);
         if let Some(prev) = seen.insert(dup, *line) {
-            cx.err(f, ln, None, format!("the same coding appears twice (first on line {prev})"));
+            cx.err(
+                f,
+                ln,
+                None,
+                format!("the same coding appears twice (first on line {prev})"),
+            );
             continue;
         }
         if !study.coders.iter().any(|c| c.name == coder) {
-            study.coders.push(Coder { name: coder.clone() });
+            study.coders.push(Coder {
+                name: coder.clone(),
+            });
         }
-        codings.push(Coding { coder, response: rk, code, span, memo: opt(Some(get("memo").to_string())) });
+        codings.push(Coding {
+            coder,
+            response: rk,
+            code,
+            span,
+            memo: opt(Some(get("memo").to_string())),
+        });
     }
     study.codings = codings;
 }
@@ -947,7 +1410,15 @@ fn parse_memos(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     if !files.contains_key(f) {
         return;
     }
-    let Some(csv) = read_csv(files, f, &["author", "target", "text", "created_at"], &["author", "target", "text"], cx) else { return };
+    let Some(csv) = read_csv(
+        files,
+        f,
+        &["author", "target", "text", "created_at"],
+        &["author", "target", "text"],
+        cx,
+    ) else {
+        return;
+    };
     for (line, row) in &csv.rows {
         let get = |c: &str| csv.col(c).map(|i| row[i].as_str()).unwrap_or("");
         let t = get("target").trim();
@@ -964,7 +1435,11 @@ fn parse_memos(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                 .then(|| {
                     Some(ResponseKey {
                         participant: Key::parse(parts[0]).ok()?,
-                        segment: if parts[1].is_empty() { None } else { Some(Key::parse(parts[1]).ok()?) },
+                        segment: if parts[1].is_empty() {
+                            None
+                        } else {
+                            Some(Key::parse(parts[1]).ok()?)
+                        },
                         question: Key::parse(parts[2]).ok()?,
                     })
                 })
@@ -977,7 +1452,12 @@ fn parse_memos(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                 }
             }
         } else {
-            cx.err(f, Some(*line), Some("column `target`"), format!("`{t}` is not a memo target; write study, response:P01/S1/Q1 or code:PATH"));
+            cx.err(
+                f,
+                Some(*line),
+                Some("column `target`"),
+                format!("`{t}` is not a memo target; write study, response:P01/S1/Q1 or code:PATH"),
+            );
             continue;
         };
         study.memos.push(Memo {
@@ -995,15 +1475,28 @@ fn parse_audit(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
         return;
     }
     let cols = ["at", "actor", "action", "entity", "detail"];
-    let Some(csv) = read_csv(files, f, &cols, &cols, cx) else { return };
+    let Some(csv) = read_csv(files, f, &cols, &cols, cx) else {
+        return;
+    };
     for (line, row) in &csv.rows {
         let get = |c: &str| csv.col(c).map(|i| row[i].clone()).unwrap_or_default();
         let Some(at) = timestamp(&csv, row, "at", *line, cx) else {
             if get("at").trim().is_empty() {
-                cx.err(f, Some(*line), Some("column `at`"), "every audit event needs a timestamp");
+                cx.err(
+                    f,
+                    Some(*line),
+                    Some("column `at`"),
+                    "every audit event needs a timestamp",
+                );
             }
             continue;
         };
-        study.audit.push(AuditEvent { at, actor: get("actor"), action: get("action"), entity: get("entity"), detail: get("detail") });
+        study.audit.push(AuditEvent {
+            at,
+            actor: get("actor"),
+            action: get("action"),
+            entity: get("entity"),
+            detail: get("detail"),
+        });
     }
 }

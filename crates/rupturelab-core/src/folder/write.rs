@@ -9,7 +9,9 @@ use crate::model::*;
 use crate::text;
 
 fn csv_bytes(headers: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
     w.write_record(headers).expect("writing to memory");
     for r in rows {
         w.write_record(&r).expect("writing to memory");
@@ -49,10 +51,16 @@ fn study_toml(study: &StudyData) -> String {
             .map(|a| {
                 let (values, min, max) = match &a.kind {
                     AttributeType::Category { values } => (values.clone(), None, None),
-                    AttributeType::Integer { min, max } => {
-                        (Vec::new(), min.map(toml::Value::Integer), max.map(toml::Value::Integer))
-                    }
-                    AttributeType::Number { min, max } => (Vec::new(), min.map(toml::Value::Float), max.map(toml::Value::Float)),
+                    AttributeType::Integer { min, max } => (
+                        Vec::new(),
+                        min.map(toml::Value::Integer),
+                        max.map(toml::Value::Integer),
+                    ),
+                    AttributeType::Number { min, max } => (
+                        Vec::new(),
+                        min.map(toml::Value::Float),
+                        max.map(toml::Value::Float),
+                    ),
                     _ => (Vec::new(), None, None),
                 };
                 AttributeSection {
@@ -86,7 +94,10 @@ fn study_toml(study: &StudyData) -> String {
                     QuestionKind::Likert { min, max, anchors } => {
                         s.min = Some(*min);
                         s.max = Some(*max);
-                        s.anchors = anchors.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+                        s.anchors = anchors
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.clone()))
+                            .collect();
                     }
                     QuestionKind::Choice { choices } => s.choices = choices.clone(),
                 }
@@ -96,9 +107,18 @@ fn study_toml(study: &StudyData) -> String {
         patients: study
             .patients
             .iter()
-            .map(|p| PatientSection { key: p.key.to_string(), description: p.description.clone() })
+            .map(|p| PatientSection {
+                key: p.key.to_string(),
+                description: p.description.clone(),
+            })
             .collect(),
-        coders: study.coders.iter().map(|c| CoderSection { name: c.name.to_string() }).collect(),
+        coders: study
+            .coders
+            .iter()
+            .map(|c| CoderSection {
+                name: c.name.to_string(),
+            })
+            .collect(),
     };
     let mut out = String::new();
     if study.meta.synthetic {
@@ -155,7 +175,12 @@ fn segment_txt(seg: &Segment, position: usize) -> String {
     }
     if let Some(m) = &seg.media {
         match (m.start_ms, m.end_ms) {
-            (Some(a), Some(b)) => out.push_str(&format!("media: {} {}-{}\n", m.reference, format_time(a), format_time(b))),
+            (Some(a), Some(b)) => out.push_str(&format!(
+                "media: {} {}-{}\n",
+                m.reference,
+                format_time(a),
+                format_time(b)
+            )),
             _ => out.push_str(&format!("media: {}\n", m.reference)),
         }
     }
@@ -179,7 +204,10 @@ fn ts(t: Option<Timestamp>) -> String {
 fn key_cols(k: &ResponseKey) -> [String; 3] {
     [
         k.participant.to_string(),
-        k.segment.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        k.segment
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
         k.question.to_string(),
     ]
 }
@@ -190,7 +218,10 @@ pub fn write_folder(study: &StudyData) -> FolderFiles {
     files.insert("study.toml".into(), study_toml(study).into_bytes());
     files.insert("codebook.toml".into(), codebook_toml(study).into_bytes());
     for (i, seg) in study.segments.iter().enumerate() {
-        files.insert(format!("segments/{}.txt", seg.key), segment_txt(seg, i + 1).into_bytes());
+        files.insert(
+            format!("segments/{}.txt", seg.key),
+            segment_txt(seg, i + 1).into_bytes(),
+        );
     }
 
     let mut headers = vec!["code".to_string(), "status".into(), "segment_order".into()];
@@ -199,9 +230,18 @@ pub fn write_folder(study: &StudyData) -> FolderFiles {
         let mut r = vec![
             p.code.to_string(),
             p.status.as_str().to_string(),
-            p.order.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(";"),
+            p.order
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
         ];
-        r.extend(study.attributes.iter().map(|a| p.attributes.get(a.name.as_str()).map(|v| v.to_string()).unwrap_or_default()));
+        r.extend(study.attributes.iter().map(|a| {
+            p.attributes
+                .get(a.name.as_str())
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        }));
         r
     });
     let hdr: Vec<&str> = headers.iter().map(String::as_str).collect();
@@ -221,33 +261,79 @@ pub fn write_folder(study: &StudyData) -> FolderFiles {
     });
     files.insert(
         "responses.csv".into(),
-        csv_bytes(&["participant", "segment", "question", "text", "value", "created_at", "updated_at"], rows),
+        csv_bytes(
+            &[
+                "participant",
+                "segment",
+                "question",
+                "text",
+                "value",
+                "created_at",
+                "updated_at",
+            ],
+            rows,
+        ),
     );
 
-    let texts: BTreeMap<&ResponseKey, &str> =
-        study.responses.iter().filter_map(|r| r.answer.text().map(|t| (&r.key, t))).collect();
+    let texts: BTreeMap<&ResponseKey, &str> = study
+        .responses
+        .iter()
+        .filter_map(|r| r.answer.text().map(|t| (&r.key, t)))
+        .collect();
     let rows = study.codings.iter().map(|c| {
         let [p, s, q] = key_cols(&c.response);
         let (start, end, quote, occ) = match (c.span, texts.get(&c.response)) {
             (Some(sp), Some(t)) => {
-                let quote = text::slice_chars(t, sp.start, sp.end).unwrap_or("").to_string();
+                let quote = text::slice_chars(t, sp.start, sp.end)
+                    .unwrap_or("")
+                    .to_string();
                 let hits = text::find_all_chars(t, &quote);
                 let occ = if hits.len() > 1 {
-                    hits.iter().position(|h| *h == sp.start).map(|i| (i + 1).to_string()).unwrap_or_default()
+                    hits.iter()
+                        .position(|h| *h == sp.start)
+                        .map(|i| (i + 1).to_string())
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 };
                 (sp.start.to_string(), sp.end.to_string(), quote, occ)
             }
-            (Some(sp), None) => (sp.start.to_string(), sp.end.to_string(), String::new(), String::new()),
+            (Some(sp), None) => (
+                sp.start.to_string(),
+                sp.end.to_string(),
+                String::new(),
+                String::new(),
+            ),
             (None, _) => Default::default(),
         };
-        vec![c.coder.to_string(), p, s, q, c.code.to_string(), start, end, quote, occ, c.memo.clone().unwrap_or_default()]
+        vec![
+            c.coder.to_string(),
+            p,
+            s,
+            q,
+            c.code.to_string(),
+            start,
+            end,
+            quote,
+            occ,
+            c.memo.clone().unwrap_or_default(),
+        ]
     });
     files.insert(
         "codings.csv".into(),
         csv_bytes(
-            &["coder", "participant", "segment", "question", "code", "start", "end", "quote", "occurrence", "memo"],
+            &[
+                "coder",
+                "participant",
+                "segment",
+                "question",
+                "code",
+                "start",
+                "end",
+                "quote",
+                "occurrence",
+                "memo",
+            ],
             rows,
         ),
     );
@@ -261,14 +347,25 @@ pub fn write_folder(study: &StudyData) -> FolderFiles {
             };
             vec![m.author.clone(), target, m.text.clone(), ts(m.created_at)]
         });
-        files.insert("memos.csv".into(), csv_bytes(&["author", "target", "text", "created_at"], rows));
+        files.insert(
+            "memos.csv".into(),
+            csv_bytes(&["author", "target", "text", "created_at"], rows),
+        );
     }
     if !study.audit.is_empty() {
-        let rows = study
-            .audit
-            .iter()
-            .map(|a| vec![a.at.to_rfc3339(), a.actor.clone(), a.action.clone(), a.entity.clone(), a.detail.clone()]);
-        files.insert("audit.csv".into(), csv_bytes(&["at", "actor", "action", "entity", "detail"], rows));
+        let rows = study.audit.iter().map(|a| {
+            vec![
+                a.at.to_rfc3339(),
+                a.actor.clone(),
+                a.action.clone(),
+                a.entity.clone(),
+                a.detail.clone(),
+            ]
+        });
+        files.insert(
+            "audit.csv".into(),
+            csv_bytes(&["at", "actor", "action", "entity", "detail"], rows),
+        );
     }
     files
 }

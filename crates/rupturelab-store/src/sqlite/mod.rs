@@ -10,7 +10,7 @@ use rupturelab_core::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use crate::{codec, Result, StoreError, Store, StudyId, StudyInfo};
+use crate::{codec, Result, Store, StoreError, StudyId, StudyInfo};
 
 /// A study database in one SQLite file.
 pub struct SqliteStore {
@@ -21,7 +21,10 @@ impl SqliteStore {
     /// Opens or creates the database file and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self> {
         let opts = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), source: e })?
+            .map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                source: e,
+            })?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -32,7 +35,10 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await
-            .map_err(|e| StoreError::Open { path: path.display().to_string(), source: e })?;
+            .map_err(|e| StoreError::Open {
+                path: path.display().to_string(),
+                source: e,
+            })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(SqliteStore { pool })
     }
@@ -120,9 +126,12 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
 
     let mut segment_ids = HashMap::new();
     for (i, seg) in s.segments.iter().enumerate() {
-        let patient = *patient_ids
-            .get(seg.patient.as_str())
-            .ok_or_else(|| invalid(format!("segment `{}` names unknown patient `{}`", seg.key, seg.patient)))?;
+        let patient = *patient_ids.get(seg.patient.as_str()).ok_or_else(|| {
+            invalid(format!(
+                "segment `{}` names unknown patient `{}`",
+                seg.key, seg.patient
+            ))
+        })?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO segments (study_id, position, key, label, patient_id, session, rupture, media_ref, \
              media_start_ms, media_end_ms, notes) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id",
@@ -178,9 +187,12 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
         .await?;
         participant_ids.insert(p.code.as_str(), id);
         for (name, v) in &p.attributes {
-            let attr = *attr_ids
-                .get(name.as_str())
-                .ok_or_else(|| invalid(format!("participant `{}` has a value for unknown attribute `{name}`", p.code)))?;
+            let attr = *attr_ids.get(name.as_str()).ok_or_else(|| {
+                invalid(format!(
+                    "participant `{}` has a value for unknown attribute `{name}`",
+                    p.code
+                ))
+            })?;
             sqlx::query("INSERT INTO participant_attributes (participant_id, attribute_id, value) VALUES ($1,$2,$3)")
                 .bind(id)
                 .bind(attr)
@@ -189,9 +201,12 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
                 .await?;
         }
         for (j, seg) in p.order.iter().enumerate() {
-            let seg_id = *segment_ids
-                .get(seg.as_str())
-                .ok_or_else(|| invalid(format!("participant `{}` has unknown segment `{seg}` in their order", p.code)))?;
+            let seg_id = *segment_ids.get(seg.as_str()).ok_or_else(|| {
+                invalid(format!(
+                    "participant `{}` has unknown segment `{seg}` in their order",
+                    p.code
+                ))
+            })?;
             sqlx::query("INSERT INTO presentation_orders (participant_id, position, segment_id) VALUES ($1,$2,$3)")
                 .bind(id)
                 .bind(j as i64)
@@ -208,7 +223,11 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
             .get(k.participant.as_str())
             .ok_or_else(|| invalid(format!("response {k} names an unknown participant")))?;
         let segment = match &k.segment {
-            Some(seg) => Some(*segment_ids.get(seg.as_str()).ok_or_else(|| invalid(format!("response {k} names an unknown segment")))?),
+            Some(seg) => Some(
+                *segment_ids
+                    .get(seg.as_str())
+                    .ok_or_else(|| invalid(format!("response {k} names an unknown segment")))?,
+            ),
             None => None,
         };
         let question = *question_ids
@@ -233,10 +252,13 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
 
     let mut code_ids: HashMap<&str, i64> = HashMap::new();
     for (i, c) in s.codes.iter().enumerate() {
-        let parent = match c.path.parent() {
-            Some(p) => Some(*code_ids.get(p.as_str()).ok_or_else(|| invalid(format!("code `{}` comes before its parent", c.path)))?),
-            None => None,
-        };
+        let parent =
+            match c.path.parent() {
+                Some(p) => Some(*code_ids.get(p.as_str()).ok_or_else(|| {
+                    invalid(format!("code `{}` comes before its parent", c.path))
+                })?),
+                None => None,
+            };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO codes (study_id, parent_id, position, path, name, codable, definition, inclusion, exclusion, example, colour) \
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id",
@@ -258,23 +280,33 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
     }
 
     let mut coder_ids: HashMap<&str, i64> = HashMap::new();
-    let coder_names = s.coders.iter().map(|c| c.name.as_str()).chain(s.codings.iter().map(|c| c.coder.as_str()));
+    let coder_names = s
+        .coders
+        .iter()
+        .map(|c| c.name.as_str())
+        .chain(s.codings.iter().map(|c| c.coder.as_str()));
     for name in coder_names {
         if coder_ids.contains_key(name) {
             continue;
         }
-        let id: i64 = sqlx::query_scalar("INSERT INTO coders (study_id, position, name) VALUES ($1,$2,$3) RETURNING id")
-            .bind(study_id)
-            .bind(coder_ids.len() as i64)
-            .bind(name)
-            .fetch_one(&mut **tx)
-            .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO coders (study_id, position, name) VALUES ($1,$2,$3) RETURNING id",
+        )
+        .bind(study_id)
+        .bind(coder_ids.len() as i64)
+        .bind(name)
+        .fetch_one(&mut **tx)
+        .await?;
         coder_ids.insert(name, id);
     }
 
     for c in &s.codings {
-        let response = *response_ids.get(&c.response).ok_or_else(|| invalid(format!("a coding names unknown response {}", c.response)))?;
-        let code = *code_ids.get(c.code.as_str()).ok_or_else(|| invalid(format!("a coding names unknown code `{}`", c.code)))?;
+        let response = *response_ids
+            .get(&c.response)
+            .ok_or_else(|| invalid(format!("a coding names unknown response {}", c.response)))?;
+        let code = *code_ids
+            .get(c.code.as_str())
+            .ok_or_else(|| invalid(format!("a coding names unknown code `{}`", c.code)))?;
         sqlx::query(
             "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, created_at) \
              VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
@@ -294,8 +326,24 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
     for m in &s.memos {
         let (kind, response, code) = match &m.target {
             MemoTarget::Study => ("study", None, None),
-            MemoTarget::Response(k) => ("response", Some(*response_ids.get(k).ok_or_else(|| invalid(format!("a memo names unknown response {k}")))?), None),
-            MemoTarget::Code(p) => ("code", None, Some(*code_ids.get(p.as_str()).ok_or_else(|| invalid(format!("a memo names unknown code `{p}`")))?)),
+            MemoTarget::Response(k) => (
+                "response",
+                Some(
+                    *response_ids
+                        .get(k)
+                        .ok_or_else(|| invalid(format!("a memo names unknown response {k}")))?,
+                ),
+                None,
+            ),
+            MemoTarget::Code(p) => (
+                "code",
+                None,
+                Some(
+                    *code_ids
+                        .get(p.as_str())
+                        .ok_or_else(|| invalid(format!("a memo names unknown code `{p}`")))?,
+                ),
+            ),
         };
         sqlx::query(
             "INSERT INTO memos (study_id, author, target_kind, response_id, code_id, text, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
@@ -390,14 +438,19 @@ async fn load(pool: &SqlitePool, id: StudyId) -> Result<StudyData> {
     }
 
     let mut patient_keys = HashMap::new();
-    for r in sqlx::query("SELECT id, key, description FROM patients WHERE study_id = $1 ORDER BY position")
-        .bind(sid)
-        .fetch_all(&mut *conn)
-        .await?
+    for r in sqlx::query(
+        "SELECT id, key, description FROM patients WHERE study_id = $1 ORDER BY position",
+    )
+    .bind(sid)
+    .fetch_all(&mut *conn)
+    .await?
     {
         let k = key(r.get(1))?;
         patient_keys.insert(r.get::<i64, _>(0), k.clone());
-        s.patients.push(Patient { key: k, description: r.get(2) });
+        s.patients.push(Patient {
+            key: k,
+            description: r.get(2),
+        });
     }
 
     let mut segment_keys = HashMap::new();
@@ -460,10 +513,12 @@ async fn load(pool: &SqlitePool, id: StudyId) -> Result<StudyData> {
 
     let mut participant_keys = HashMap::new();
     let mut participant_index = HashMap::new();
-    for r in sqlx::query("SELECT id, code, status FROM participants WHERE study_id = $1 ORDER BY position")
-        .bind(sid)
-        .fetch_all(&mut *conn)
-        .await?
+    for r in sqlx::query(
+        "SELECT id, code, status FROM participants WHERE study_id = $1 ORDER BY position",
+    )
+    .bind(sid)
+    .fetch_all(&mut *conn)
+    .await?
     {
         let id: i64 = r.get(0);
         let k = key(r.get(1))?;
@@ -487,7 +542,9 @@ async fn load(pool: &SqlitePool, id: StudyId) -> Result<StudyData> {
         let def = &s.attributes[attr_names[&r.get::<i64, _>(1)]];
         let value = def.parse_value(r.get::<&str, _>(2)).map_err(invalid)?;
         let name = def.name.to_string();
-        s.participants[participant_index[&r.get::<i64, _>(0)]].attributes.insert(name, value);
+        s.participants[participant_index[&r.get::<i64, _>(0)]]
+            .attributes
+            .insert(name, value);
     }
     for r in sqlx::query(
         "SELECT o.participant_id, o.segment_id FROM presentation_orders o JOIN participants p ON p.id = o.participant_id \
@@ -502,7 +559,11 @@ async fn load(pool: &SqlitePool, id: StudyId) -> Result<StudyData> {
     }
 
     let mut response_keys = HashMap::new();
-    let kinds: HashMap<Key, QuestionKind> = s.questions.iter().map(|q| (q.key.clone(), q.kind.clone())).collect();
+    let kinds: HashMap<Key, QuestionKind> = s
+        .questions
+        .iter()
+        .map(|q| (q.key.clone(), q.kind.clone()))
+        .collect();
     for r in sqlx::query(
         "SELECT id, participant_id, segment_id, question_id, text, value, created_at, updated_at FROM responses \
          WHERE study_id = $1 ORDER BY id",
@@ -616,10 +677,17 @@ async fn load(pool: &SqlitePool, id: StudyId) -> Result<StudyData> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn list_studies(&self) -> Result<Vec<StudyInfo>> {
-        let rows = sqlx::query("SELECT id, key, title, synthetic FROM studies ORDER BY id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, key, title, synthetic FROM studies ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
-            .map(|r| StudyInfo { id: StudyId(r.get(0)), key: r.get(1), title: r.get(2), synthetic: r.get(3) })
+            .map(|r| StudyInfo {
+                id: StudyId(r.get(0)),
+                key: r.get(1),
+                title: r.get(2),
+                synthetic: r.get(3),
+            })
             .collect())
     }
 
@@ -639,7 +707,10 @@ impl Store for SqliteStore {
 
     async fn replace_study(&self, study: &StudyData) -> Result<StudyId> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM studies WHERE key = $1").bind(study.meta.key.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM studies WHERE key = $1")
+            .bind(study.meta.key.as_str())
+            .execute(&mut *tx)
+            .await?;
         let id = insert_study(&mut tx, study).await?;
         tx.commit().await?;
         Ok(id)
@@ -650,7 +721,10 @@ impl Store for SqliteStore {
     }
 
     async fn delete_study(&self, id: StudyId) -> Result<()> {
-        sqlx::query("DELETE FROM studies WHERE id = $1").bind(id.0).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM studies WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
