@@ -6,7 +6,7 @@
 use std::fmt;
 
 /// A human key: participant code, segment key, question key, coder name…
-/// 1–64 characters, no `/`, no control characters, no surrounding spaces.
+/// 1–64 characters, no `/` or `;`, no control characters, no surrounding spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key(String);
 
@@ -26,7 +26,7 @@ impl Key {
         if s.trim() != s {
             return Err(format!("`{s}` starts or ends with a space; remove it"));
         }
-        if let Some(c) = s.chars().find(|c| *c == '/' || c.is_control()) {
+        if let Some(c) = s.chars().find(|c| matches!(c, '/' | ';') || c.is_control()) {
             return Err(format!("`{s}` contains {c:?}, which keys may not contain"));
         }
         Ok(Key(s.to_string()))
@@ -130,6 +130,7 @@ mod tests {
         assert!(Key::parse("").is_err());
         assert!(Key::parse(" P01").is_err());
         assert!(Key::parse("a/b").is_err());
+        assert!(Key::parse("a;b").is_err());
         assert!(Key::parse("a\tb").is_err());
         assert!(Key::parse(&"x".repeat(65)).is_err());
     }

@@ -187,6 +187,10 @@ pub fn summary(study: &StudyData, layer: &str) -> Result<Report> {
             .push("The codebook is empty: there are no theme tables yet.".into());
         return Ok(r);
     }
+    if layer == rupturelab_core::CONSENSUS && !study.coders.iter().any(|c| c.is_consensus()) {
+        r.hints.push("No consensus codings yet: the theme tables appear once responses are coded and reconciled (or pass --layer CODER).".into());
+        return Ok(r);
+    }
     check_layer(study, layer)?;
     let rows = prevalence(study, layer);
     let n = answered_participants;
