@@ -2,6 +2,7 @@
 //! one core or store function per command and prints the result.
 #![forbid(unsafe_code)]
 
+mod agreement_cmd;
 mod folder_io;
 mod output;
 mod study_cmds;
@@ -80,6 +81,8 @@ enum Command {
         #[arg(long, default_value = "consensus")]
         layer: String,
     },
+    /// Agreement between coders (per code and overall), or on a reliability matrix (--matrix).
+    Agreement(agreement_cmd::AgreementArgs),
     /// Work with the codebook.
     Codebook {
         #[command(subcommand)]
@@ -141,6 +144,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Summary { layer } => {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             views::summary(&study, layer)?
+        }
+        Command::Agreement(args) if args.is_matrix() => agreement_cmd::matrix(args)?,
+        Command::Agreement(args) => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            agreement_cmd::study(&study, args)?
         }
         Command::Codebook {
             action: CodebookAction::Show { layer },

@@ -373,3 +373,44 @@ fn missing_database_is_explained() {
     let f = Fixture::new();
     f.cmd().arg("summary").assert().failure().stderr(contains("there is no study database"));
 }
+
+#[test]
+fn agreement_on_the_example_names_its_unit_and_gives_kappa_and_alpha_per_code() {
+    let f = Fixture::new();
+    f.import().success();
+    let out = f.cmd().args(["agreement", "--format", "json", "--bootstrap", "200"]).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["unit"].as_str().unwrap().starts_with("response × code presence"));
+    assert_eq!(v["coders"], "Ayla, Burak");
+    let codes = v["codes"].as_array().unwrap();
+    let patient = codes.iter().find(|r| r["path"] == "Cause/Patient").unwrap();
+    let kappa = patient["Cohen κ"].as_f64().unwrap();
+    let alpha = patient["α"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&kappa) && (0.0..=1.0).contains(&alpha));
+    // Two coders, no missing values: α = 1 − (1 − π)(2N − 1)/(2N) is close to κ, and α ≤ κ here.
+    assert!((kappa - alpha).abs() < 0.01, "{kappa} {alpha}");
+    assert!(v["overall"].as_array().unwrap().iter().any(|r| r["codes"] == "all codes"));
+    assert!(v["pairwise"].as_array().unwrap().iter().any(|r| r["with"] == "consensus"));
+    // Same seed, same output: the bootstrap is reproducible.
+    let again = f.cmd().args(["agreement", "--format", "json", "--bootstrap", "200"]).assert().success().get_output().stdout.clone();
+    assert_eq!(out, again);
+    f.cmd().args(["agreement", "--coders", "Ayla"]).assert().failure().stderr(contains("at least two coders"));
+    f.cmd().args(["agreement", "--question", "Q9"]).assert().failure().stderr(contains("no question `Q9`"));
+}
+
+#[test]
+fn agreement_on_a_matrix_file_matches_krippendorff_2011() {
+    let f = Fixture::new();
+    // Krippendorff (2011), nominal data, 4 observers × 12 units; α = 113/152.
+    let csv = "coder,1,2,3,4,5,6,7,8,9,10,11,12\nA,1,2,3,3,2,1,4,1,2,,,\nB,1,2,3,3,2,2,4,1,2,5,,3\nC,,3,3,3,2,3,4,2,2,5,1,\nD,1,2,3,3,2,4,4,1,2,5,1,\n";
+    let path = f.dir.path().join("m.csv");
+    std::fs::write(&path, csv).unwrap();
+    let out = f.cmd().args(["agreement", "--format", "json", "--matrix"]).arg(&path).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!((v["alpha"].as_f64().unwrap() - 113.0 / 152.0).abs() < 1e-12, "{v}");
+    let out = f.cmd().args(["agreement", "--format", "json", "--level", "interval", "--matrix"]).arg(&path).assert().success().get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!((v["alpha"].as_f64().unwrap() - 0.849).abs() < 0.0005, "{v}");
+    std::fs::write(&path, "coder,1,2\nA,1,1\nB,1,1\n").unwrap();
+    f.cmd().args(["agreement", "--matrix"]).arg(&path).assert().success().stdout(contains("undefined"));
+}

@@ -1,0 +1,323 @@
+//! `rupturelab agreement`: agreement between coders of a study, or on any
+//! reliability matrix given as CSV (`--matrix`).
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, ValueEnum};
+use rupturelab_core::agreement::{
+    bootstrap_alpha, code_agreement_table, code_set_matrix, fleiss_kappa_matrix, gwet_ac1_raters, krippendorff_alpha,
+    parse_matrix_csv, study_pairwise_kappa, percent_agreement, BootstrapMethod, BootstrapOptions, CodeAgreementOptions, CodeFlag,
+    CodeUnit, Coefficient, ContingencyTable, MatrixLayout, Metric, UnitOptions, ValueKind, Weights,
+};
+use rupturelab_core::{CodePath, StudyData, CONSENSUS};
+
+use crate::output::{Cell, Report, Table};
+
+/// Unit of analysis for a study's agreement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Unit {
+    /// Each response is a unit; per code, whether each coder applied it (or a sub-code).
+    Response,
+    /// Each character (code point) of the coded responses is a unit; per code, whether each coder's spans cover it.
+    Character,
+}
+
+/// Layout of a `--matrix` CSV.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Layout {
+    /// One row per coder: first column the coder's name, header row the unit ids.
+    CodersAsRows,
+    /// One row per unit: first column the unit id, header row the coder names.
+    UnitsAsRows,
+}
+
+/// Level of measurement of a `--matrix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// Unordered categories (labels or numbers).
+    Nominal,
+    /// Ordered categories (numbers).
+    Ordinal,
+    /// Numbers with meaningful differences.
+    Interval,
+    /// Non-negative numbers with a meaningful zero.
+    Ratio,
+}
+
+/// Options of `rupturelab agreement`.
+#[derive(Args, Debug)]
+pub struct AgreementArgs {
+    /// Coders to compare, comma-separated (default: every coder with codings, except `consensus`).
+    #[arg(long, value_delimiter = ',')]
+    coders: Vec<String>,
+    /// Unit of analysis for the per-code table.
+    #[arg(long, value_enum, default_value_t = Unit::Response)]
+    unit: Unit,
+    /// Only responses to this question (e.g. Q1), so that codes are judged where they can occur.
+    #[arg(long)]
+    question: Option<String>,
+    /// Flag codes whose α is below this (default: the study's threshold).
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Bootstrap replicates for α's confidence interval (0 = none).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// Seed of the bootstrap (results are reproducible for a given seed).
+    #[arg(long, default_value_t = 20070101)]
+    seed: u64,
+    /// Use Krippendorff's pair bootstrap instead of resampling units.
+    #[arg(long)]
+    pair_bootstrap: bool,
+    /// Compute agreement on a reliability matrix in a CSV file instead of a study (no database needed).
+    #[arg(long, value_name = "FILE")]
+    matrix: Option<PathBuf>,
+    /// Layout of the --matrix file.
+    #[arg(long, value_enum, default_value_t = Layout::CodersAsRows)]
+    layout: Layout,
+    /// Level of measurement of the --matrix values.
+    #[arg(long, value_enum, default_value_t = Level::Nominal)]
+    level: Level,
+}
+
+impl AgreementArgs {
+    /// Whether this run works on a matrix file (no database).
+    pub fn is_matrix(&self) -> bool {
+        self.matrix.is_some()
+    }
+
+    fn bootstrap_options(&self) -> Option<BootstrapOptions> {
+        (self.bootstrap > 0).then(|| BootstrapOptions {
+            method: if self.pair_bootstrap { BootstrapMethod::KrippendorffPairs } else { BootstrapMethod::Units },
+            replicates: self.bootstrap,
+            seed: self.seed,
+            ..BootstrapOptions::default()
+        })
+    }
+}
+
+fn coef(c: Coefficient) -> Cell {
+    match c.value() {
+        Some(v) => Cell::Num(v, 3),
+        None => Cell::Text("undefined".into()),
+    }
+}
+
+fn coef_json(c: Coefficient) -> serde_json::Value {
+    match c.value() {
+        Some(v) => serde_json::json!(v),
+        None => serde_json::json!("undefined"),
+    }
+}
+
+fn ci(ci: Option<(f64, f64)>) -> Cell {
+    ci.map(|(a, b)| Cell::Text(format!("[{a:.3}, {b:.3}]"))).unwrap_or(Cell::Empty)
+}
+
+/// Agreement on a reliability matrix from a CSV file.
+pub fn matrix(args: &AgreementArgs) -> Result<Report> {
+    let path = args.matrix.as_ref().expect("matrix mode");
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let layout = match args.layout {
+        Layout::CodersAsRows => MatrixLayout::CodersAsRows,
+        Layout::UnitsAsRows => MatrixLayout::UnitsAsRows,
+    };
+    let (kind, metric) = match args.level {
+        Level::Nominal => (ValueKind::Labels, Metric::Nominal),
+        Level::Ordinal => (ValueKind::Numbers, Metric::Ordinal),
+        Level::Interval => (ValueKind::Numbers, Metric::Interval),
+        Level::Ratio => (ValueKind::Numbers, Metric::Ratio),
+    };
+    let m = parse_matrix_csv(&text, layout, kind).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let alpha = krippendorff_alpha(&m, &metric)?;
+    let mut r = Report::default();
+    r.fact("unit", "Unit of analysis", format!("the units of {} (user-supplied reliability matrix)", path.display()));
+    r.fact("coders", "Coders", m.coders().join(", "));
+    r.fact("units", "Units", format!("{} ({} pairable, {} pairable values)", m.n_units(), alpha.n_pairable_units, alpha.n_pairable_values));
+    r.fact("metric", "Level", alpha.metric.clone());
+    r.fact("alpha", "Krippendorff's α", coef_json(alpha.alpha));
+    if let Some(v) = alpha.alpha.value() {
+        r.facts.last_mut().unwrap().2 = serde_json::json!(v);
+        r.facts.last_mut().unwrap().1 = "Krippendorff's α".into();
+    }
+    if let (Some(opts), Some(_)) = (args.bootstrap_options(), alpha.alpha.value()) {
+        let b = bootstrap_alpha(&m, &metric, &opts)?;
+        r.fact(
+            "alpha_ci",
+            &format!("{:.0}% CI ({} bootstrap, {} replicates, seed {})", b.confidence * 100.0, b.method.name(), b.replicates, b.seed),
+            serde_json::json!([b.ci.0, b.ci.1]),
+        );
+        for (min, p) in &b.p_below {
+            r.fact(&format!("p_alpha_below_{min}"), &format!("P(α < {min})"), serde_json::json!(p));
+        }
+    }
+    if args.level == Level::Nominal {
+        if m.n_coders() == 2 {
+            let t = ContingencyTable::from_matrix(&m, 0, 1)?;
+            let pa = percent_agreement(&t, 0.95)?;
+            r.fact("percent_agreement", "Percent agreement", coef_json(pa.value));
+            let k = rupturelab_core::agreement::cohen_kappa(&t, Weights::Unweighted, 0.95)?;
+            r.fact("cohen_kappa", "Cohen's κ", coef_json(k.kappa));
+        } else {
+            match fleiss_kappa_matrix(&m) {
+                Ok(f) => r.fact("fleiss_kappa", "Fleiss' κ", coef_json(f.kappa)),
+                Err(e) => r.fact("fleiss_kappa", "Fleiss' κ", format!("not computed: {e}")),
+            }
+            if let Ok(ac1) = gwet_ac1_raters(&m, 0.95) {
+                r.fact("gwet_ac1", "Gwet's AC1", coef_json(ac1.value));
+            }
+        }
+    }
+    Ok(r)
+}
+
+fn default_coders(study: &StudyData) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for c in &study.coders {
+        if !c.is_consensus() && study.codings.iter().any(|x| x.coder == c.name) {
+            names.push(c.name.to_string());
+        }
+    }
+    names
+}
+
+/// Agreement between the coders of a study.
+pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
+    if !study.settings.agreement {
+        bail!("agreement statistics are switched off for this study (reflexive thematic analysis); set `agreement = true` in study.toml to compute them");
+    }
+    let coders = if args.coders.is_empty() { default_coders(study) } else { args.coders.clone() };
+    if coders.len() < 2 {
+        bail!(
+            "agreement needs at least two coders with codings; this study has {} (use --coders A,B to choose)",
+            if coders.is_empty() { "none".to_string() } else { coders.join(", ") }
+        );
+    }
+    let mut filtered;
+    let study = match &args.question {
+        Some(q) => {
+            if !study.questions.iter().any(|x| x.key.as_str() == q) {
+                bail!("there is no question `{q}` in this study");
+            }
+            filtered = study.clone();
+            filtered.responses.retain(|r| r.key.question.as_str() == q);
+            filtered.codings.retain(|c| c.response.question.as_str() == q);
+            &filtered
+        }
+        None => study,
+    };
+    let names: Vec<&str> = coders.iter().map(String::as_str).collect();
+    let opts = CodeAgreementOptions {
+        unit: match args.unit {
+            Unit::Response => CodeUnit::Response,
+            Unit::Character => CodeUnit::CodePoint,
+        },
+        selection: None,
+        threshold: args.threshold,
+        bootstrap: args.bootstrap_options(),
+    };
+    let table = code_agreement_table(study, &names, &opts)?;
+    let mut r = Report::default();
+    let unit_text = match args.unit {
+        Unit::Response => "response × code presence: each response coded by at least one of the coders is a unit; its value per coder is whether that coder applied the code (a theme counts its sub-codes)",
+        Unit::Character => "character × code: each character (code point) of the responses all coders coded is a unit; its value per coder is whether one of that coder's spans with the code covers it",
+    };
+    r.fact("unit", "Unit of analysis", unit_text);
+    if let Some(q) = &args.question {
+        r.fact("question", "Responses", format!("to question {q} only"));
+    }
+    r.fact("coders", "Coders", coders.join(", "));
+    r.fact("threshold", "Flag below α", serde_json::json!(table.threshold));
+    let kappa_name = if coders.len() == 2 { "Cohen κ" } else { "Fleiss κ" };
+    let ci_name = match &opts.bootstrap {
+        Some(b) => format!("α {:.0}% CI", b.confidence * 100.0),
+        None => "α CI".into(),
+    };
+    let mut t = Table::new(
+        "codes",
+        &format!("Agreement per code ({} coders)", coders.len()),
+        &["code", "path", "units", "% agree", kappa_name, "κ 95% CI", "α", &ci_name, "P(α<.667)", "flag"],
+    );
+    for row in &table.rows {
+        let (kci, _) = match &row.kappa {
+            rupturelab_core::agreement::KappaValue::Cohen(k) => (k.ci, k.ase),
+            rupturelab_core::agreement::KappaValue::Fleiss(_) => (None, None),
+        };
+        let p667 = row.alpha_ci.as_ref().and_then(|b| b.p_below.iter().find(|(m, _)| (*m - 0.667).abs() < 1e-9).map(|(_, p)| *p));
+        t.row(vec![
+            format!("{}{}", "  ".repeat(row.depth - 1), row.name).into(),
+            row.code.to_string().into(),
+            row.n_units.into(),
+            Cell::Num(row.percent_agreement * 100.0, 1),
+            coef(row.kappa.value()),
+            ci(kci),
+            coef(row.alpha.alpha),
+            ci(row.alpha_ci.as_ref().map(|b| b.ci)),
+            p667.map(|p| Cell::Num(p, 3)).unwrap_or(Cell::Empty),
+            match row.flag {
+                CodeFlag::Ok => "",
+                CodeFlag::BelowThreshold => "below threshold",
+                CodeFlag::Undefined => "undefined (no variation)",
+            }
+            .into(),
+        ]);
+    }
+    r.tables.push(t);
+
+    // Overall: MASI α over each response's set of codes, per category and over all codes.
+    let mut t = Table::new(
+        "overall",
+        "Overall: response × set of codes (Krippendorff's α with MASI distance)",
+        &["codes", "units", "α (MASI)", "α 95% CI"],
+    );
+    let tops: Vec<Option<CodePath>> =
+        std::iter::once(None).chain(study.codes.iter().filter(|c| c.path.depth() == 1).map(|c| Some(c.path.clone()))).collect();
+    for top in tops {
+        let m = match code_set_matrix(study, &names, top.as_ref(), &UnitOptions::default()) {
+            Ok(m) => m,
+            Err(_) => continue,
+        };
+        let Ok(a) = krippendorff_alpha(&m, &Metric::Masi) else { continue };
+        let boot = match (args.bootstrap_options(), a.alpha.value()) {
+            (Some(o), Some(_)) => bootstrap_alpha(&m, &Metric::Masi, &o).ok().map(|b| b.ci),
+            _ => None,
+        };
+        t.row(vec![
+            top.map(|p| format!("within {p}")).unwrap_or_else(|| "all codes".into()).into(),
+            a.n_pairable_units.into(),
+            coef(a.alpha),
+            ci(boot),
+        ]);
+    }
+    r.tables.push(t);
+
+    // Pairwise κ for every pair of the chosen coders and the consensus layer.
+    let mut all: Vec<&str> = names.clone();
+    if study.coders.iter().any(|c| c.is_consensus()) && !all.contains(&CONSENSUS) {
+        all.push(CONSENSUS);
+    }
+    if let Ok(pk) = study_pairwise_kappa(study, &all, None, &UnitOptions::default()) {
+        let mut t = Table::new(
+            "pairwise",
+            "Pairwise Cohen's κ (unit: response × code pair, whether each coder applied exactly that code)",
+            &["coder", "with", "units", "% agree", "κ", "κ 95% CI"],
+        );
+        for p in &pk.pairs {
+            t.row(vec![
+                pk.coders[p.a].clone().into(),
+                pk.coders[p.b].clone().into(),
+                (p.n_units as usize).into(),
+                p.percent_agreement.map(|v| Cell::Num(v * 100.0, 1)).unwrap_or(Cell::Empty),
+                p.kappa.as_ref().map(|k| coef(k.kappa)).unwrap_or(Cell::Empty),
+                ci(p.kappa.as_ref().and_then(|k| k.ci)),
+            ]);
+        }
+        r.tables.push(t);
+    }
+    let below: Vec<&str> = table.rows.iter().filter(|x| x.flag == CodeFlag::BelowThreshold).map(|x| x.code.as_str()).collect();
+    if !below.is_empty() {
+        r.hints.push(format!("{} code(s) below α = {}: {}", below.len(), table.threshold, below.join(", ")));
+    }
+    Ok(r)
+}
+
