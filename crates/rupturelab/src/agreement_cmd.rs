@@ -6,9 +6,10 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use rupturelab_core::agreement::{
-    bootstrap_alpha, code_agreement_table, code_set_matrix, fleiss_kappa_matrix, gwet_ac1_raters, krippendorff_alpha,
-    parse_matrix_csv, study_pairwise_kappa, percent_agreement, BootstrapMethod, BootstrapOptions, CodeAgreementOptions, CodeFlag,
-    CodeUnit, Coefficient, ContingencyTable, MatrixLayout, Metric, UnitOptions, ValueKind, Weights,
+    bootstrap_alpha, code_agreement_table, code_set_matrix, fleiss_kappa_matrix, gwet_ac1_raters,
+    krippendorff_alpha, parse_matrix_csv, percent_agreement, study_pairwise_kappa, BootstrapMethod,
+    BootstrapOptions, CodeAgreementOptions, CodeFlag, CodeUnit, Coefficient, ContingencyTable,
+    MatrixLayout, Metric, UnitOptions, ValueKind, Weights,
 };
 use rupturelab_core::{CodePath, StudyData, CONSENSUS};
 
@@ -88,7 +89,11 @@ impl AgreementArgs {
 
     fn bootstrap_options(&self) -> Option<BootstrapOptions> {
         (self.bootstrap > 0).then(|| BootstrapOptions {
-            method: if self.pair_bootstrap { BootstrapMethod::KrippendorffPairs } else { BootstrapMethod::Units },
+            method: if self.pair_bootstrap {
+                BootstrapMethod::KrippendorffPairs
+            } else {
+                BootstrapMethod::Units
+            },
             replicates: self.bootstrap,
             seed: self.seed,
             ..BootstrapOptions::default()
@@ -111,13 +116,15 @@ fn coef_json(c: Coefficient) -> serde_json::Value {
 }
 
 fn ci(ci: Option<(f64, f64)>) -> Cell {
-    ci.map(|(a, b)| Cell::Text(format!("[{a:.3}, {b:.3}]"))).unwrap_or(Cell::Empty)
+    ci.map(|(a, b)| Cell::Text(format!("[{a:.3}, {b:.3}]")))
+        .unwrap_or(Cell::Empty)
 }
 
 /// Agreement on a reliability matrix from a CSV file.
 pub fn matrix(args: &AgreementArgs) -> Result<Report> {
     let path = args.matrix.as_ref().expect("matrix mode");
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let layout = match args.layout {
         Layout::CodersAsRows => MatrixLayout::CodersAsRows,
         Layout::UnitsAsRows => MatrixLayout::UnitsAsRows,
@@ -128,12 +135,29 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
         Level::Interval => (ValueKind::Numbers, Metric::Interval),
         Level::Ratio => (ValueKind::Numbers, Metric::Ratio),
     };
-    let m = parse_matrix_csv(&text, layout, kind).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let m =
+        parse_matrix_csv(&text, layout, kind).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let alpha = krippendorff_alpha(&m, &metric)?;
     let mut r = Report::default();
-    r.fact("unit", "Unit of analysis", format!("the units of {} (user-supplied reliability matrix)", path.display()));
+    r.fact(
+        "unit",
+        "Unit of analysis",
+        format!(
+            "the units of {} (user-supplied reliability matrix)",
+            path.display()
+        ),
+    );
     r.fact("coders", "Coders", m.coders().join(", "));
-    r.fact("units", "Units", format!("{} ({} pairable, {} pairable values)", m.n_units(), alpha.n_pairable_units, alpha.n_pairable_values));
+    r.fact(
+        "units",
+        "Units",
+        format!(
+            "{} ({} pairable, {} pairable values)",
+            m.n_units(),
+            alpha.n_pairable_units,
+            alpha.n_pairable_values
+        ),
+    );
     r.fact("metric", "Level", alpha.metric.clone());
     r.fact("alpha", "Krippendorff's α", coef_json(alpha.alpha));
     if let Some(v) = alpha.alpha.value() {
@@ -144,18 +168,32 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
         let b = bootstrap_alpha(&m, &metric, &opts)?;
         r.fact(
             "alpha_ci",
-            &format!("{:.0}% CI ({} bootstrap, {} replicates, seed {})", b.confidence * 100.0, b.method.name(), b.replicates, b.seed),
+            &format!(
+                "{:.0}% CI ({} bootstrap, {} replicates, seed {})",
+                b.confidence * 100.0,
+                b.method.name(),
+                b.replicates,
+                b.seed
+            ),
             serde_json::json!([b.ci.0, b.ci.1]),
         );
         for (min, p) in &b.p_below {
-            r.fact(&format!("p_alpha_below_{min}"), &format!("P(α < {min})"), serde_json::json!(p));
+            r.fact(
+                &format!("p_alpha_below_{min}"),
+                &format!("P(α < {min})"),
+                serde_json::json!(p),
+            );
         }
     }
     if args.level == Level::Nominal {
         if m.n_coders() == 2 {
             let t = ContingencyTable::from_matrix(&m, 0, 1)?;
             let pa = percent_agreement(&t, 0.95)?;
-            r.fact("percent_agreement", "Percent agreement", coef_json(pa.value));
+            r.fact(
+                "percent_agreement",
+                "Percent agreement",
+                coef_json(pa.value),
+            );
             let k = rupturelab_core::agreement::cohen_kappa(&t, Weights::Unweighted, 0.95)?;
             r.fact("cohen_kappa", "Cohen's κ", coef_json(k.kappa));
         } else {
@@ -186,7 +224,11 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
     if !study.settings.agreement {
         bail!("agreement statistics are switched off for this study (reflexive thematic analysis); set `agreement = true` in study.toml to compute them");
     }
-    let coders = if args.coders.is_empty() { default_coders(study) } else { args.coders.clone() };
+    let coders = if args.coders.is_empty() {
+        default_coders(study)
+    } else {
+        args.coders.clone()
+    };
     if coders.len() < 2 {
         bail!(
             "agreement needs at least two coders with codings; this study has {} (use --coders A,B to choose)",
@@ -201,7 +243,9 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
             }
             filtered = study.clone();
             filtered.responses.retain(|r| r.key.question.as_str() == q);
-            filtered.codings.retain(|c| c.response.question.as_str() == q);
+            filtered
+                .codings
+                .retain(|c| c.response.question.as_str() == q);
             &filtered
         }
         None => study,
@@ -227,8 +271,16 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
         r.fact("question", "Responses", format!("to question {q} only"));
     }
     r.fact("coders", "Coders", coders.join(", "));
-    r.fact("threshold", "Flag below α", serde_json::json!(table.threshold));
-    let kappa_name = if coders.len() == 2 { "Cohen κ" } else { "Fleiss κ" };
+    r.fact(
+        "threshold",
+        "Flag below α",
+        serde_json::json!(table.threshold),
+    );
+    let kappa_name = if coders.len() == 2 {
+        "Cohen κ"
+    } else {
+        "Fleiss κ"
+    };
     let ci_name = match &opts.bootstrap {
         Some(b) => format!("α {:.0}% CI", b.confidence * 100.0),
         None => "α CI".into(),
@@ -236,14 +288,30 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
     let mut t = Table::new(
         "codes",
         &format!("Agreement per code ({} coders)", coders.len()),
-        &["code", "path", "units", "% agree", kappa_name, "κ 95% CI", "α", &ci_name, "P(α<.667)", "flag"],
+        &[
+            "code",
+            "path",
+            "units",
+            "% agree",
+            kappa_name,
+            "κ 95% CI",
+            "α",
+            &ci_name,
+            "P(α<.667)",
+            "flag",
+        ],
     );
     for row in &table.rows {
         let (kci, _) = match &row.kappa {
             rupturelab_core::agreement::KappaValue::Cohen(k) => (k.ci, k.ase),
             rupturelab_core::agreement::KappaValue::Fleiss(_) => (None, None),
         };
-        let p667 = row.alpha_ci.as_ref().and_then(|b| b.p_below.iter().find(|(m, _)| (*m - 0.667).abs() < 1e-9).map(|(_, p)| *p));
+        let p667 = row.alpha_ci.as_ref().and_then(|b| {
+            b.p_below
+                .iter()
+                .find(|(m, _)| (*m - 0.667).abs() < 1e-9)
+                .map(|(_, p)| *p)
+        });
         t.row(vec![
             format!("{}{}", "  ".repeat(row.depth - 1), row.name).into(),
             row.code.to_string().into(),
@@ -270,20 +338,31 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
         "Overall: response × set of codes (Krippendorff's α with MASI distance)",
         &["codes", "units", "α (MASI)", "α 95% CI"],
     );
-    let tops: Vec<Option<CodePath>> =
-        std::iter::once(None).chain(study.codes.iter().filter(|c| c.path.depth() == 1).map(|c| Some(c.path.clone()))).collect();
+    let tops: Vec<Option<CodePath>> = std::iter::once(None)
+        .chain(
+            study
+                .codes
+                .iter()
+                .filter(|c| c.path.depth() == 1)
+                .map(|c| Some(c.path.clone())),
+        )
+        .collect();
     for top in tops {
         let m = match code_set_matrix(study, &names, top.as_ref(), &UnitOptions::default()) {
             Ok(m) => m,
             Err(_) => continue,
         };
-        let Ok(a) = krippendorff_alpha(&m, &Metric::Masi) else { continue };
+        let Ok(a) = krippendorff_alpha(&m, &Metric::Masi) else {
+            continue;
+        };
         let boot = match (args.bootstrap_options(), a.alpha.value()) {
             (Some(o), Some(_)) => bootstrap_alpha(&m, &Metric::Masi, &o).ok().map(|b| b.ci),
             _ => None,
         };
         t.row(vec![
-            top.map(|p| format!("within {p}")).unwrap_or_else(|| "all codes".into()).into(),
+            top.map(|p| format!("within {p}"))
+                .unwrap_or_else(|| "all codes".into())
+                .into(),
             a.n_pairable_units.into(),
             coef(a.alpha),
             ci(boot),
@@ -307,17 +386,31 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
                 pk.coders[p.a].clone().into(),
                 pk.coders[p.b].clone().into(),
                 (p.n_units as usize).into(),
-                p.percent_agreement.map(|v| Cell::Num(v * 100.0, 1)).unwrap_or(Cell::Empty),
-                p.kappa.as_ref().map(|k| coef(k.kappa)).unwrap_or(Cell::Empty),
+                p.percent_agreement
+                    .map(|v| Cell::Num(v * 100.0, 1))
+                    .unwrap_or(Cell::Empty),
+                p.kappa
+                    .as_ref()
+                    .map(|k| coef(k.kappa))
+                    .unwrap_or(Cell::Empty),
                 ci(p.kappa.as_ref().and_then(|k| k.ci)),
             ]);
         }
         r.tables.push(t);
     }
-    let below: Vec<&str> = table.rows.iter().filter(|x| x.flag == CodeFlag::BelowThreshold).map(|x| x.code.as_str()).collect();
+    let below: Vec<&str> = table
+        .rows
+        .iter()
+        .filter(|x| x.flag == CodeFlag::BelowThreshold)
+        .map(|x| x.code.as_str())
+        .collect();
     if !below.is_empty() {
-        r.hints.push(format!("{} code(s) below α = {}: {}", below.len(), table.threshold, below.join(", ")));
+        r.hints.push(format!(
+            "{} code(s) below α = {}: {}",
+            below.len(),
+            table.threshold,
+            below.join(", ")
+        ));
     }
     Ok(r)
 }
-

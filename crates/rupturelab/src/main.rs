@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod agreement_cmd;
+mod analysis_cmd;
 mod folder_io;
 mod output;
 mod study_cmds;
@@ -83,6 +84,12 @@ enum Command {
     },
     /// Agreement between coders (per code and overall), or on a reliability matrix (--matrix).
     Agreement(agreement_cmd::AgreementArgs),
+    /// Theme prevalence with CQR labels, and the segment × theme profile.
+    Themes(analysis_cmd::ThemesArgs),
+    /// Cross-tabulate theme presence by a participant attribute (or segment, patient), with tests.
+    Crosstab(analysis_cmd::CrosstabArgs),
+    /// Pairs of codes that occur in the same responses (counts and Jaccard).
+    Cooccurrence(analysis_cmd::CooccurrenceArgs),
     /// Work with the codebook.
     Codebook {
         #[command(subcommand)]
@@ -149,6 +156,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agreement(args) => {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             agreement_cmd::study(&study, args)?
+        }
+        Command::Themes(args) => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            analysis_cmd::themes(&study, args)?
+        }
+        Command::Crosstab(args) => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            analysis_cmd::crosstab_cmd(&study, args)?
+        }
+        Command::Cooccurrence(args) => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            analysis_cmd::cooccurrence_cmd(&study, args)?
         }
         Command::Codebook {
             action: CodebookAction::Show { layer },
