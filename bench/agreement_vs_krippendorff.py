@@ -84,12 +84,15 @@ def main():
     make_matrix(csv_path, args.units)
     print(f"[setup] {args.units} units x 5 coders written in {time.perf_counter()-t:.1f}s ({os.path.getsize(csv_path)/1e6:.1f} MB)")
 
-    rl = timed([binary, "agreement", "--matrix", csv_path, "--layout", "units-as-rows", "--level", "nominal", "--format", "json"])
+    # Like for like: α (plus AC1 and the Fleiss check) without a bootstrap, as krippendorff computes α alone.
+    rl = timed([binary, "agreement", "--matrix", csv_path, "--layout", "units-as-rows", "--level", "nominal", "--bootstrap", "0", "--format", "json"])
     kp = timed([py, script, csv_path])
+    rl_boot = timed([binary, "agreement", "--matrix", csv_path, "--layout", "units-as-rows", "--level", "nominal", "--bootstrap", "100", "--format", "json"])
     print()
     print(f"{'tool':<24}{'wall s':>10}{'peak MB':>12}")
     print(f"{'rupturelab':<24}{rl[0]:>10.2f}{rl[1]:>12.1f}")
     print(f"{'krippendorff 0.9.0':<24}{kp[0]:>10.2f}{kp[1]:>12.1f}")
+    print(f"{'rupturelab + 100 boot.':<24}{rl_boot[0]:>10.2f}{rl_boot[1]:>12.1f}   (unit bootstrap CI; krippendorff has none)")
     print(f"speed ratio (krippendorff / rupturelab): {kp[0]/rl[0]:.1f}x; memory ratio: {kp[1]/rl[1]:.1f}x")
     print("krippendorff:", kp[2].strip())
     m = re.search(r'"alpha":\s*([-\d.eE]+)', rl[2])

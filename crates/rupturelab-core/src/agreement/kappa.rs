@@ -635,20 +635,67 @@ pub fn fleiss_kappa(counts: &[Vec<u64>]) -> Result<FleissKappa> {
 
 /// Fleiss' κ of a reliability matrix (nominal); every rated unit needs the same number of ratings.
 pub fn fleiss_kappa_matrix(matrix: &ReliabilityMatrix) -> Result<FleissKappa> {
+    // Streams over the units: no per-unit allocation, so 1M units cost O(V) memory.
     let v = matrix.values().len();
-    let mut rows = Vec::new();
-    let mut ids = Vec::new();
+    let mut sums = FleissSums {
+        k: v,
+        n: 0,
+        units: 0,
+        totals: vec![0; v],
+        p_sum: 0.0,
+    };
+    let mut first: Option<usize> = None;
+    let mut row = vec![0u64; v];
     for u in 0..matrix.n_units() {
-        let mut row = vec![0u64; v];
+        row.iter_mut().for_each(|x| *x = 0);
         for &c in matrix.unit(u) {
             if c != MISSING {
                 row[c as usize] += 1;
             }
         }
-        rows.push(row);
-        ids.push(matrix.unit_id(u));
+        let s: u64 = row.iter().sum();
+        if s == 0 {
+            continue;
+        }
+        match first {
+            None => {
+                first = Some(u);
+                sums.n = s;
+            }
+            Some(f) if sums.n != s => {
+                return Err(AgreementError::UnequalRatings {
+                    first_unit: matrix.unit_id(f),
+                    expected: sums.n,
+                    unit: matrix.unit_id(u),
+                    found: s,
+                })
+            }
+            _ => {}
+        }
+        sums.add(&row);
     }
-    fleiss_core(&rows, &ids, matrix.unit_of_analysis().clone())
+    fleiss_from_sums(sums, matrix.unit_of_analysis().clone())
+}
+
+/// Running sums of Fleiss' κ over units with the same number of ratings `n`.
+struct FleissSums {
+    k: usize,
+    n: u64,
+    units: usize,
+    totals: Vec<u64>,
+    /// Σ_i (Σ_j n_ij² − n) / (n(n − 1)).
+    p_sum: f64,
+}
+
+impl FleissSums {
+    fn add(&mut self, row: &[u64]) {
+        let nf = self.n as f64;
+        for (t, x) in self.totals.iter_mut().zip(row) {
+            *t += x;
+        }
+        self.p_sum += (row.iter().map(|&x| (x * x) as f64).sum::<f64>() - nf) / (nf * (nf - 1.0));
+        self.units += 1;
+    }
 }
 
 fn fleiss_core(counts: &[Vec<u64>], ids: &[String], unit: UnitOfAnalysis) -> Result<FleissKappa> {
@@ -682,6 +729,58 @@ fn fleiss_core(counts: &[Vec<u64>], ids: &[String], unit: UnitOfAnalysis) -> Res
         rows.push(r);
     }
     let (_, n) = first.ok_or(AgreementError::EmptyTable("no unit has a rating"))?;
+    let mut sums = FleissSums {
+        k,
+        n,
+        units: 0,
+        totals: vec![0; k],
+        p_sum: 0.0,
+    };
+    for r in rows {
+        sums.add(r);
+    }
+    fleiss_from_sums(sums, unit)
+}
+
+/// Sorts a unit's non-missing values into `(value, count)` runs in `buf`; returns the number of values.
+fn unit_runs_into(cells: &[u32], buf: &mut Vec<(u32, u64)>) -> u64 {
+    let mut vals: [u32; 16] = [MISSING; 16];
+    let mut owned;
+    let vals: &mut [u32] = if cells.len() <= 16 {
+        let mut k = 0;
+        for &c in cells.iter().filter(|&&c| c != MISSING) {
+            vals[k] = c;
+            k += 1;
+        }
+        &mut vals[..k]
+    } else {
+        owned = cells
+            .iter()
+            .copied()
+            .filter(|&c| c != MISSING)
+            .collect::<Vec<_>>();
+        &mut owned[..]
+    };
+    vals.sort_unstable();
+    buf.clear();
+    for run in vals.chunk_by(|a, b| a == b) {
+        buf.push((run[0], run.len() as u64));
+    }
+    vals.len() as u64
+}
+
+/// Fleiss' κ, its SE under H0 and z from the running sums.
+fn fleiss_from_sums(sums: FleissSums, unit: UnitOfAnalysis) -> Result<FleissKappa> {
+    let FleissSums {
+        k,
+        n,
+        units,
+        totals,
+        p_sum,
+    } = sums;
+    if units == 0 {
+        return Err(AgreementError::EmptyTable("no unit has a rating"));
+    }
     if n < 2 {
         return Err(AgreementError::TooFewCoders {
             statistic: "Fleiss' κ",
@@ -689,20 +788,14 @@ fn fleiss_core(counts: &[Vec<u64>], ids: &[String], unit: UnitOfAnalysis) -> Res
             found: n as usize,
         });
     }
-    let big_n = rows.len() as f64;
+    let big_n = units as f64;
     let nf = n as f64;
-    let p: Vec<f64> = (0..k)
-        .map(|j| rows.iter().map(|r| r[j] as f64).sum::<f64>() / (big_n * nf))
-        .collect();
-    let p_bar = rows
-        .iter()
-        .map(|r| (r.iter().map(|&x| (x * x) as f64).sum::<f64>() - nf) / (nf * (nf - 1.0)))
-        .sum::<f64>()
-        / big_n;
+    let p: Vec<f64> = totals.iter().map(|&t| t as f64 / (big_n * nf)).collect();
+    let p_bar = p_sum / big_n;
     let p_e: f64 = p.iter().map(|x| x * x).sum();
     let mut out = FleissKappa {
         unit,
-        n_units: rows.len(),
+        n_units: units,
         raters_per_unit: n,
         q: k,
         p_bar,
@@ -738,37 +831,36 @@ fn fleiss_core(counts: &[Vec<u64>], ids: &[String], unit: UnitOfAnalysis) -> Res
 pub fn gwet_ac1_raters(matrix: &ReliabilityMatrix, confidence: f64) -> Result<ChanceCorrected> {
     check_level(confidence)?;
     let v = matrix.values().len();
-    let mut units: Vec<(Vec<(u32, u64)>, u64)> = Vec::new();
+    // Two streaming passes over the units (no per-unit allocation): this one for
+    // p_a and π, the variance closure below for the second.
     let mut buf = Vec::new();
+    let (mut n_units, mut n_pairable) = (0usize, 0usize);
+    let mut counts = vec![0.0; v];
+    let mut pa_sum = 0.0;
     for u in 0..matrix.n_units() {
-        buf.clear();
-        buf.extend(matrix.unit(u).iter().copied().filter(|&x| x != MISSING));
-        if buf.is_empty() {
+        let r = unit_runs_into(matrix.unit(u), &mut buf);
+        if r == 0 {
             continue;
         }
-        buf.sort_unstable();
-        let runs: Vec<(u32, u64)> = buf
-            .chunk_by(|a, b| a == b)
-            .map(|r| (r[0], r.len() as u64))
-            .collect();
-        units.push((runs, buf.len() as u64));
-    }
-    let n = units.len() as f64;
-    let n2 = units.iter().filter(|(_, r)| *r >= 2).count() as f64;
-    if n2 == 0.0 {
-        return Err(AgreementError::NoPairableUnits);
-    }
-    let mut pi = vec![0.0; v];
-    let mut pa = 0.0;
-    for (runs, r) in &units {
-        let rf = *r as f64;
-        for &(c, k) in runs {
-            pi[c as usize] += k as f64 / rf / n;
-            if *r >= 2 {
-                pa += (k * (k - 1)) as f64 / (rf * (rf - 1.0)) / n2;
+        n_units += 1;
+        let rf = r as f64;
+        if r >= 2 {
+            n_pairable += 1;
+        }
+        for &(c, k) in &buf {
+            counts[c as usize] += k as f64 / rf;
+            if r >= 2 {
+                pa_sum += (k * (k - 1)) as f64 / (rf * (rf - 1.0));
             }
         }
     }
+    let n = n_units as f64;
+    let n2 = n_pairable as f64;
+    if n2 == 0.0 {
+        return Err(AgreementError::NoPairableUnits);
+    }
+    let pi: Vec<f64> = counts.iter().map(|c| c / n).collect();
+    let pa = pa_sum / n2;
     let q = if matrix.categories_complete() {
         v
     } else {
@@ -794,9 +886,15 @@ pub fn gwet_ac1_raters(matrix: &ReliabilityMatrix, confidence: f64) -> Result<Ch
             return f64::NAN;
         }
         let mut s = 0.0;
-        for (runs, r) in &units {
-            let rf = *r as f64;
-            let (pa_i, pe_ind) = if *r >= 2 {
+        let mut buf = Vec::new();
+        for u in 0..matrix.n_units() {
+            let r = unit_runs_into(matrix.unit(u), &mut buf);
+            if r == 0 {
+                continue;
+            }
+            let runs = &buf;
+            let rf = r as f64;
+            let (pa_i, pe_ind) = if r >= 2 {
                 (
                     runs.iter().map(|&(_, k)| (k * (k - 1)) as f64).sum::<f64>()
                         / (rf * (rf - 1.0)),

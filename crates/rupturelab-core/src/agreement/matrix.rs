@@ -97,6 +97,34 @@ impl From<f64> for Value {
     }
 }
 
+/// Unit ids packed into one string (a million ids cost a few MB, not a million allocations).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct UnitIds {
+    buf: String,
+    ends: Vec<usize>,
+}
+
+impl UnitIds {
+    pub(crate) fn push(&mut self, id: &str) {
+        self.buf.push_str(id);
+        self.ends.push(self.buf.len());
+    }
+    fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.buf[start..self.ends[i]]
+    }
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+    fn from_vec(ids: Vec<String>) -> Self {
+        let mut out = UnitIds::default();
+        for id in &ids {
+            out.push(id);
+        }
+        out
+    }
+}
+
 /// A coders × units reliability matrix of value ids, with missing cells allowed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReliabilityMatrix {
@@ -105,7 +133,7 @@ pub struct ReliabilityMatrix {
     cells: Vec<u32>,
     values: Vec<Value>,
     coders: Vec<String>,
-    unit_ids: Option<Vec<String>>,
+    unit_ids: Option<UnitIds>,
     categories_complete: bool,
     unit: UnitOfAnalysis,
     clusters: Option<Vec<u32>>,
@@ -142,6 +170,7 @@ impl ReliabilityMatrix {
             )));
         }
         let n_units = cells.len() / n_coders;
+        let unit_ids = unit_ids.map(UnitIds::from_vec);
         if let Some(ids) = &unit_ids {
             if ids.len() != n_units {
                 return Err(AgreementError::Shape(format!(
@@ -346,7 +375,7 @@ impl ReliabilityMatrix {
     /// The id of unit `unit` (its 1-based number when the matrix has no ids).
     pub fn unit_id(&self, unit: usize) -> String {
         match &self.unit_ids {
-            Some(ids) => ids[unit].clone(),
+            Some(ids) => ids.get(unit).to_string(),
             None => (unit + 1).to_string(),
         }
     }
@@ -372,7 +401,8 @@ impl ReliabilityMatrix {
             cells.extend(coders.iter().map(|&c| row[c]));
         }
         let names = coders.iter().map(|&c| self.coders[c].clone()).collect();
-        let mut m = Self::new(names, self.unit_ids.clone(), cells, self.values.clone())?;
+        let mut m = Self::new(names, None, cells, self.values.clone())?;
+        m.unit_ids = self.unit_ids.clone();
         m.categories_complete = self.categories_complete;
         m.unit = self.unit.clone();
         m.clusters = self.clusters.clone();
@@ -558,6 +588,7 @@ pub fn parse_matrix_csv(
     let width = header.len();
     let mut interner = Interner::new(kind);
     let mut names = Vec::new();
+    let mut row_ids = UnitIds::default();
     let mut raw = Vec::new();
     while reader.read_byte_record(&mut record).map_err(csv_err)? {
         let line = record.position().map(|p| p.line()).unwrap_or(0);
@@ -570,12 +601,19 @@ pub fn parse_matrix_csv(
                 message: format!("{} fields, but the header has {}", record.len(), width + 1),
             });
         }
-        names.push(utf8(&record[0], line)?);
+        let name = std::str::from_utf8(&record[0]).map_err(|_| AgreementError::Csv {
+            line,
+            message: "a name is not valid UTF-8".into(),
+        })?;
+        match layout {
+            MatrixLayout::UnitsAsRows => row_ids.push(name),
+            MatrixLayout::CodersAsRows => names.push(name.to_string()),
+        }
         for cell in record.iter().skip(1) {
             raw.push(interner.intern(cell, line)?);
         }
     }
-    if names.is_empty() {
+    if names.is_empty() && row_ids.len() == 0 {
         return Err(AgreementError::Csv {
             line: header_line,
             message: "no data rows after the header".into(),
@@ -590,7 +628,7 @@ pub fn parse_matrix_csv(
         }
     };
     let (coders, unit_ids, cells) = match layout {
-        MatrixLayout::UnitsAsRows => (header, names, raw.into_iter().map(remap_cell).collect()),
+        MatrixLayout::UnitsAsRows => (header, row_ids, raw.into_iter().map(remap_cell).collect()),
         MatrixLayout::CodersAsRows => {
             let m = names.len();
             let n = width;
@@ -600,13 +638,19 @@ pub fn parse_matrix_csv(
                     cells[u * m + c] = remap_cell(v);
                 }
             }
-            (names, header, cells)
+            (names, UnitIds::from_vec(header), cells)
         }
     };
-    Ok(
-        ReliabilityMatrix::new(coders, Some(unit_ids), cells, values)?
-            .with_unit(UnitOfAnalysis::user("")),
-    )
+    let mut m = ReliabilityMatrix::new(coders, None, cells, values)?;
+    if unit_ids.len() != m.n_units {
+        return Err(AgreementError::Shape(format!(
+            "{} unit ids for {} units",
+            unit_ids.len(),
+            m.n_units
+        )));
+    }
+    m.unit_ids = Some(unit_ids);
+    Ok(m.with_unit(UnitOfAnalysis::user("")))
 }
 
 #[cfg(test)]
