@@ -10,6 +10,7 @@ pub mod folder;
 pub mod keys;
 pub mod model;
 pub mod stats;
+pub mod suggest;
 pub mod templates;
 pub mod text;
 

@@ -85,6 +85,25 @@ pub fn find_all_chars(haystack: &str, needle: &str) -> Vec<usize> {
     out
 }
 
+/// Lower-cases for matching and search, the Turkish way when `language` is Turkish
+/// (İ → i, I → ı), which `str::to_lowercase` gets wrong for Turkish.
+pub fn fold_case(s: &str, language: crate::model::Language) -> String {
+    match language {
+        crate::model::Language::Tr => s
+            .chars()
+            .map(|c| match c {
+                'I' => 'ı',
+                'İ' => 'i',
+                c => c,
+            })
+            .collect::<String>()
+            .to_lowercase()
+            // `to_lowercase` maps a decomposed İ (I + U+0307) to i + U+0307; drop the dot.
+            .replace("i\u{307}", "i"),
+        crate::model::Language::En => s.to_lowercase(),
+    }
+}
+
 /// Levenshtein distance over chars.
 pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -140,6 +159,14 @@ mod tests {
         assert_eq!(slice_chars(s, 24, 25), None);
         assert_eq!(find_all_chars(s, "günler"), vec![6, 18]);
         assert_eq!(find_all_chars("aaa", "aa"), vec![0, 1]);
+    }
+
+    #[test]
+    fn turkish_case_folding_keeps_dotted_and_dotless_i_apart() {
+        use crate::model::Language;
+        assert_eq!(fold_case("IŞIK İstanbul", Language::Tr), "ışık istanbul");
+        assert_eq!(fold_case("Ilık", Language::Tr), "ılık");
+        assert_eq!(fold_case("IŞIK", Language::En), "işik");
     }
 
     #[test]

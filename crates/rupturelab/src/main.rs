@@ -7,6 +7,7 @@ mod analysis_cmd;
 mod folder_io;
 mod output;
 mod study_cmds;
+mod suggest_cmd;
 mod views;
 
 use std::path::PathBuf;
@@ -90,6 +91,8 @@ enum Command {
     Crosstab(analysis_cmd::CrosstabArgs),
     /// Pairs of codes that occur in the same responses (counts and Jaccard).
     Cooccurrence(analysis_cmd::CooccurrenceArgs),
+    /// Assisted coding: models trained on the consensus codings; --evaluate cross-validates them.
+    Suggest(suggest_cmd::SuggestArgs),
     /// Work with the codebook.
     Codebook {
         #[command(subcommand)]
@@ -168,6 +171,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cooccurrence(args) => {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             analysis_cmd::cooccurrence_cmd(&study, args)?
+        }
+        Command::Suggest(args) => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            suggest_cmd::run(&study, args)?
         }
         Command::Codebook {
             action: CodebookAction::Show { layer },

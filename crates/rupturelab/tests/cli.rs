@@ -848,3 +848,59 @@ fn themes_and_cooccurrence_report_from_the_consensus_layer() {
         .failure()
         .stderr(contains("no coding layer `Nobody`"));
 }
+
+#[test]
+fn suggest_evaluates_with_grouped_folds_and_suggests_codes() {
+    let f = Fixture::new();
+    f.import().success();
+    let out = f
+        .cmd()
+        .args(["suggest", "--evaluate", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(v["folds"].as_str().unwrap().contains("participant-grouped"));
+    let codes = v["codes"].as_array().unwrap();
+    let therapist = codes
+        .iter()
+        .find(|c| c["code"] == "Cause/Therapist")
+        .unwrap();
+    let (p, r, f1) = (
+        therapist["precision"].as_f64().unwrap(),
+        therapist["recall"].as_f64().unwrap(),
+        therapist["F1"].as_f64().unwrap(),
+    );
+    assert!((f1 - 2.0 * p * r / (p + r)).abs() < 1e-9);
+    assert!(codes.iter().any(|c| c["note"]
+        .as_str()
+        .is_some_and(|n| n.contains("too few examples"))));
+    // Deterministic for a seed.
+    let again = f
+        .cmd()
+        .args(["suggest", "--evaluate", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(out, again);
+    f.cmd()
+        .args([
+            "suggest",
+            "--text",
+            "The therapist pushed her own agenda and missed how ashamed the patient was",
+            "--question",
+            "Q1",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("Cause/Therapist"));
+    f.cmd()
+        .args(["suggest"])
+        .assert()
+        .failure()
+        .stderr(contains("--evaluate"));
+}
