@@ -1,6 +1,6 @@
 //! `rupturelab themes`, `crosstab` and `cooccurrence`: the analysis of themes.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 use rupturelab_core::analysis::{participants_answered, prevalence};
 use rupturelab_core::stats::{
@@ -45,13 +45,7 @@ pub struct ThemesArgs {
 
 /// `rupturelab themes`: prevalence with CQR labels, and the segment × theme profile.
 pub fn themes(study: &StudyData, args: &ThemesArgs) -> Result<Report> {
-    if !study.coders.iter().any(|c| c.name.as_str() == args.layer) {
-        bail!(
-            "there is no coding layer `{}` in this study (layers: {})",
-            args.layer,
-            layers(study)
-        );
-    }
+    crate::views::check_layer(study, &args.layer)?;
     let n = participants_answered(study);
     let mut r = Report::default();
     r.fact("layer", "Layer", args.layer.clone());
@@ -74,15 +68,7 @@ pub fn themes(study: &StudyData, args: &ThemesArgs) -> Result<Report> {
         ],
     );
     for row in prevalence(study, &args.layer) {
-        t.row(vec![
-            format!("{}{}", "  ".repeat(row.depth - 1), row.name).into(),
-            row.code.to_string().into(),
-            row.participants.into(),
-            Cell::Num(row.participants_pct, 0),
-            row.responses.into(),
-            row.segments.into(),
-            row.cqr.as_str().into(),
-        ]);
+        t.row(crate::views::prevalence_cells(&row, 1));
     }
     r.tables.push(t);
 
@@ -110,15 +96,6 @@ pub fn themes(study: &StudyData, args: &ThemesArgs) -> Result<Report> {
     }
     r.tables.push(t);
     Ok(r)
-}
-
-fn layers(study: &StudyData) -> String {
-    let names: Vec<&str> = study.coders.iter().map(|c| c.name.as_str()).collect();
-    if names.is_empty() {
-        "none yet".into()
-    } else {
-        names.join(", ")
-    }
 }
 
 /// What a cross-tab counts.

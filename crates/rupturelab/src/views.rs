@@ -4,14 +4,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use rupturelab_core::analysis::{participants_answered, prevalence};
+use rupturelab_core::analysis::{participants_answered, prevalence, PrevalenceRow};
 use rupturelab_core::{
     AttributeDef, AttributeType, Participant, QuestionKind, QuestionScope, StudyData,
 };
 
 use crate::output::{Cell, Report, Table};
 
-fn check_layer(study: &StudyData, layer: &str) -> Result<()> {
+/// Fails with the list of layers when `layer` is not a coder of the study.
+pub(crate) fn check_layer(study: &StudyData, layer: &str) -> Result<()> {
     if study.coders.iter().any(|c| c.name.as_str() == layer) {
         return Ok(());
     }
@@ -213,20 +214,29 @@ pub fn summary(study: &StudyData, layer: &str) -> Result<Report> {
             .iter()
             .filter(|x| x.depth > 1 && x.code.is_within(&cat.code))
         {
-            let indent = "  ".repeat(row.depth - 2);
-            t.row(vec![
-                format!("{indent}{}", row.name).into(),
-                row.code.to_string().into(),
-                row.participants.into(),
-                Cell::Num(row.participants_pct, 0),
-                row.responses.into(),
-                row.segments.into(),
-                row.cqr.as_str().into(),
-            ]);
+            t.row(prevalence_cells(row, 2));
         }
         r.tables.push(t);
     }
     Ok(r)
+}
+
+/// A prevalence row as table cells: name indented below `top_depth`, path, counts, CQR label.
+pub(crate) fn prevalence_cells(row: &PrevalenceRow, top_depth: usize) -> Vec<Cell> {
+    vec![
+        format!(
+            "{}{}",
+            "  ".repeat(row.depth.saturating_sub(top_depth)),
+            row.name
+        )
+        .into(),
+        row.code.to_string().into(),
+        row.participants.into(),
+        Cell::Num(row.participants_pct, 0),
+        row.responses.into(),
+        row.segments.into(),
+        row.cqr.as_str().into(),
+    ]
 }
 
 /// Participants by the grouping attribute × experience band.
