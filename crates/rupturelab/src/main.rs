@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod folder_io;
+mod interop_cmds;
 mod output;
 mod study_cmds;
 mod views;
@@ -95,6 +96,8 @@ enum Command {
         #[command(subcommand)]
         action: ResponsesAction,
     },
+    #[command(flatten)]
+    Interop(interop_cmds::InteropCommand),
 }
 
 #[derive(Subcommand)]
@@ -159,6 +162,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             views::responses(&study, filter)?
+        }
+        Command::Interop(cmd) => {
+            interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?
         }
     };
     print!("{}", report.render(format));

@@ -1,0 +1,223 @@
+//! Commands that exchange studies with other tools: REFI-QDA projects and
+//! codebooks. Each reads or writes one file and calls one function of
+//! `rupturelab-interop`; the database is touched in one transaction.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use rupturelab_core::{AuditEvent, Key, StudyData, Timestamp};
+use rupturelab_interop::qdpx::{self, ImportOptions};
+use rupturelab_interop::PositionUnit;
+use rupturelab_store::{open, StoreError};
+
+use crate::output::{Report, Table};
+use crate::study_cmds;
+
+/// The interop commands (flattened into the top-level command list).
+#[derive(Subcommand)]
+pub enum InteropCommand {
+    /// Write the study as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder…
+    ExportQdpx(ExportArgs),
+    /// Import a REFI-QDA project (.qdpx, or a bare .qde) as a new study.
+    ImportQdpx(ImportQdpxArgs),
+}
+
+/// Options of the export commands.
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The file to write.
+    out: PathBuf,
+    /// Overwrite the file if it exists.
+    #[arg(long)]
+    force: bool,
+}
+
+/// How selection positions are counted.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Positions {
+    /// By the project's origin: UTF-16 units for NVivo, code points otherwise.
+    Auto,
+    /// Unicode code points (the REFI-QDA standard).
+    Codepoints,
+    /// UTF-16 units (NVivo).
+    Utf16,
+}
+
+/// Options of `import-qdpx`.
+#[derive(Args)]
+pub struct ImportQdpxArgs {
+    /// The .qdpx archive (or a bare .qde file).
+    file: PathBuf,
+    /// Replace a study with the same key instead of refusing.
+    #[arg(long)]
+    replace: bool,
+    /// How the file counts text positions of selections.
+    #[arg(long, value_enum, default_value_t = Positions::Auto)]
+    positions: Positions,
+    /// Split flat code names into a hierarchy at this separator (ATLAS.ti: "::").
+    #[arg(long, value_name = "SEP")]
+    split_names: Option<String>,
+    /// The key of the new study (default: from the project name).
+    #[arg(long)]
+    key: Option<String>,
+}
+
+/// Runs an interop command.
+pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<Report> {
+    match cmd {
+        InteropCommand::ExportQdpx(a) => {
+            let data = study_cmds::load(db, study).await?;
+            let bytes = qdpx::export_qdpx(&data)?;
+            write_file(&a.out, &bytes, a.force)?;
+            let mut r = Report::default();
+            r.fact(
+                "exported",
+                "Exported",
+                format!(
+                    "{} to {} ({} sources, {} codings, {} bytes)",
+                    data.meta.key,
+                    a.out.display(),
+                    data.responses.len() + data.segments.len(),
+                    data.codings.len(),
+                    bytes.len()
+                ),
+            );
+            r.hints = vec![
+                "Open it in NVivo (File › Import › REFI-QDA project), ATLAS.ti, MAXQDA or QualCoder.".into(),
+                "What each program keeps is listed in docs/interop.md.".into(),
+            ];
+            Ok(r)
+        }
+        InteropCommand::ImportQdpx(a) => {
+            let bytes = read_file(&a.file)?;
+            let opts = ImportOptions {
+                positions: match a.positions {
+                    Positions::Auto => None,
+                    Positions::Codepoints => Some(PositionUnit::CodePoints),
+                    Positions::Utf16 => Some(PositionUnit::Utf16),
+                },
+                split_names: a.split_names.clone(),
+                key: a
+                    .key
+                    .as_deref()
+                    .map(|k| Key::parse(k).map_err(|e| anyhow!("--key: the key {e}")))
+                    .transpose()?,
+                label: a.file.display().to_string(),
+                ..Default::default()
+            };
+            let imp = qdpx::import_qdpx(&bytes, &opts)?;
+            let mut s = imp.study;
+            let how = if imp.rupturelab {
+                "a RuptureLab export, read exactly".to_string()
+            } else {
+                format!(
+                    "written by `{}`, positions read as {}",
+                    imp.origin,
+                    imp.unit.name()
+                )
+            };
+            s.audit.push(audit(format!(
+                "from REFI-QDA project {} ({how})",
+                a.file.display()
+            )));
+            store_study(db, &s, a.replace).await?;
+            let mut r = counts(&s, db);
+            r.fact("source", "Source", how);
+            warnings(&mut r, &imp.warnings);
+            Ok(r)
+        }
+    }
+}
+
+fn audit(detail: String) -> AuditEvent {
+    let actor = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .map(|u| format!("cli:{u}"))
+        .unwrap_or_else(|| "cli".into());
+    AuditEvent {
+        at: Timestamp::now(),
+        actor,
+        action: "import".into(),
+        entity: "study".into(),
+        detail,
+    }
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Writes through a temporary file and a rename, so a failed export never
+/// leaves a half-written file.
+fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
+    if path.exists() && !force {
+        bail!(
+            "`{}` exists; choose another name or add --force to overwrite it",
+            path.display()
+        );
+    }
+    let tmp = path.with_extension("rupturelab-tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn store_study(db: &str, study: &StudyData, replace: bool) -> Result<()> {
+    let store = open(db)
+        .await
+        .with_context(|| format!("opening the study database {db}"))?;
+    let result = if replace {
+        store.replace_study(study).await
+    } else {
+        store.create_study(study).await
+    };
+    store.close().await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e @ StoreError::StudyExists(_)) => Err(anyhow!(
+            "{e}; or give the imported study another key with --key"
+        )),
+        Err(e) => Err(anyhow!(e).context("the import was rolled back; the database is unchanged")),
+    }
+}
+
+fn counts(study: &StudyData, db: &str) -> Report {
+    let mut report = Report::default();
+    report.fact(
+        "imported",
+        "Imported",
+        format!("{} ({}) into {db}", study.meta.title, study.meta.key),
+    );
+    let mut t = Table::new("counts", "", &["what", "n"]);
+    for (what, n) in [
+        ("segments", study.segments.len()),
+        ("questions", study.questions.len()),
+        ("participants", study.participants.len()),
+        ("responses", study.responses.len()),
+        ("codes", study.codes.len()),
+        ("coders", study.coders.len()),
+        ("codings", study.codings.len()),
+        ("memos", study.memos.len()),
+    ] {
+        t.row(vec![what.into(), n.into()]);
+    }
+    report.tables.push(t);
+    report
+}
+
+fn warnings(report: &mut Report, warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let mut t = Table::new(
+        "not_imported",
+        "Not imported or changed (review before you analyse)",
+        &["note"],
+    );
+    for w in warnings {
+        t.row(vec![w.clone().into()]);
+    }
+    report.tables.push(t);
+}

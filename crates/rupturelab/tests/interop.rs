@@ -1,0 +1,131 @@
+//! The interop commands driven as a user would: a study goes to a REFI-QDA
+//! project and back through two databases unchanged; foreign projects import
+//! with a report of what was not kept.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture(name: &str) -> PathBuf {
+    root()
+        .join("crates/rupturelab-interop/tests/fixtures")
+        .join(name)
+}
+
+fn cmd(dir: &Path, db: &str) -> Command {
+    let mut c = Command::cargo_bin("rupturelab").unwrap();
+    c.current_dir(dir)
+        .env_remove("RUPTURELAB_DB")
+        .arg("--db")
+        .arg(dir.join(db));
+    c
+}
+
+fn read_dir_files(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in walk(dir) {
+        let rel = e.strip_prefix(dir).unwrap().to_string_lossy().to_string();
+        out.push((rel, std::fs::read_to_string(&e).unwrap()));
+    }
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+#[test]
+fn example_study_survives_database_to_qdpx_to_database() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    cmd(d, "a.db")
+        .arg("import")
+        .arg(root().join("examples/rupture-study"))
+        .assert()
+        .success();
+    cmd(d, "a.db")
+        .args(["export-qdpx", "out.qdpx"])
+        .assert()
+        .success()
+        .stdout(contains("1903 codings"));
+    // Refuses to overwrite without --force.
+    cmd(d, "a.db")
+        .args(["export-qdpx", "out.qdpx"])
+        .assert()
+        .failure()
+        .stderr(contains("--force"));
+    cmd(d, "b.db")
+        .args(["import-qdpx", "out.qdpx"])
+        .assert()
+        .success()
+        .stdout(contains("a RuptureLab export, read exactly"));
+    // Importing again into the same database is refused with a way out.
+    cmd(d, "b.db")
+        .args(["import-qdpx", "out.qdpx"])
+        .assert()
+        .failure()
+        .stderr(contains("--key"));
+    cmd(d, "a.db")
+        .args(["export-folder", "fa"])
+        .assert()
+        .success();
+    cmd(d, "b.db")
+        .args(["export-folder", "fb"])
+        .assert()
+        .success();
+    let a = read_dir_files(&d.join("fa"));
+    let b = read_dir_files(&d.join("fb"));
+    assert_eq!(a.len(), b.len());
+    for ((na, ca), (nb, cb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        if na == "audit.csv" {
+            // The second import adds one event; the earlier ones travelled.
+            assert!(cb.starts_with(ca.as_str()), "{ca}\n---\n{cb}");
+            assert!(cb.contains("from REFI-QDA project"));
+        } else {
+            assert_eq!(ca, cb, "{na} differs");
+        }
+    }
+}
+
+#[test]
+fn nvivo_project_imports_with_utf16_positions() {
+    let t = tempfile::tempdir().unwrap();
+    cmd(t.path(), "n.db")
+        .arg("import-qdpx")
+        .arg(fixture("refi-qda/nvivo-win-12.6_oltas.qdpx"))
+        .args(["--key", "oltas"])
+        .assert()
+        .success()
+        .stdout(contains("NVivo for Windows 12.6"))
+        .stdout(contains("UTF-16 units"))
+        .stdout(predicates::str::is_match(r"codings +97\n").unwrap());
+}
+
+#[test]
+fn a_broken_project_names_the_file_and_leaves_no_study() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("bad.qdpx"), b"PK\x03\x04 not really").unwrap();
+    cmd(t.path(), "x.db")
+        .args(["import-qdpx", "bad.qdpx"])
+        .assert()
+        .failure()
+        .stderr(contains("bad.qdpx"))
+        .stderr(contains("zip"));
+    assert!(!t.path().join("x.db").exists());
+}
