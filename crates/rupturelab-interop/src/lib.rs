@@ -8,9 +8,11 @@
 #![forbid(unsafe_code)]
 
 mod archive;
+mod codebook;
 mod error;
 mod guid;
 pub mod positions;
+pub mod qdc;
 pub mod qdpx;
 mod xml;
 

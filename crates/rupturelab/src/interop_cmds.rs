@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use rupturelab_core::{AuditEvent, Key, StudyData, Timestamp};
+use rupturelab_interop::qdc::{self, CodebookOptions};
 use rupturelab_interop::qdpx::{self, ImportOptions};
 use rupturelab_interop::PositionUnit;
 use rupturelab_store::{open, StoreError};
@@ -21,6 +22,23 @@ pub enum InteropCommand {
     ExportQdpx(ExportArgs),
     /// Import a REFI-QDA project (.qdpx, or a bare .qde) as a new study.
     ImportQdpx(ImportQdpxArgs),
+    /// Write the study's codebook as a REFI-QDA codebook (.qdc).
+    ExportQdc(ExportArgs),
+    /// Replace the study's codebook with a REFI-QDA codebook (.qdc), or start a new study with it (--new).
+    ImportQdc(ImportQdcArgs),
+}
+
+/// Options of `import-qdc`.
+#[derive(Args)]
+pub struct ImportQdcArgs {
+    /// The .qdc codebook.
+    file: PathBuf,
+    /// Split flat code names into a hierarchy at this separator (ATLAS.ti: "::").
+    #[arg(long, value_name = "SEP")]
+    split_names: Option<String>,
+    /// Create a new study with this key holding the codebook, instead of replacing the codebook of the current study.
+    #[arg(long, value_name = "KEY")]
+    new: Option<String>,
 }
 
 /// Options of the export commands.
@@ -124,6 +142,61 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             store_study(db, &s, a.replace).await?;
             let mut r = counts(&s, db);
             r.fact("source", "Source", how);
+            warnings(&mut r, &imp.warnings);
+            Ok(r)
+        }
+        InteropCommand::ExportQdc(a) => {
+            let data = study_cmds::load(db, study).await?;
+            let xml = qdc::export_qdc(&data);
+            write_file(&a.out, xml.as_bytes(), a.force)?;
+            let mut r = Report::default();
+            r.fact(
+                "exported",
+                "Exported",
+                format!(
+                    "the codebook of {} ({} codes) to {}",
+                    data.meta.key,
+                    data.codes.len(),
+                    a.out.display()
+                ),
+            );
+            Ok(r)
+        }
+        InteropCommand::ImportQdc(a) => {
+            let bytes = read_file(&a.file)?;
+            let label = a.file.display().to_string();
+            let imp = qdc::import_qdc(
+                &bytes,
+                &CodebookOptions {
+                    split_names: a.split_names.clone(),
+                    label: label.clone(),
+                    ..Default::default()
+                },
+            )?;
+            let n = imp.codes.len();
+            let (mut data, replace) = match &a.new {
+                Some(k) => {
+                    let key = Key::parse(k).map_err(|e| anyhow!("--new: the key {e}"))?;
+                    let title = a
+                        .file
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_else(|| k.clone());
+                    (StudyData::new(key, &title), false)
+                }
+                None => (study_cmds::load(db, study).await?, true),
+            };
+            qdc::replace_codebook(&mut data, imp.codes, &label)?;
+            data.audit.push(audit(format!(
+                "codebook ({n} codes) from REFI-QDA codebook {label}"
+            )));
+            store_study(db, &data, replace).await?;
+            let mut r = Report::default();
+            r.fact(
+                "imported",
+                "Imported",
+                format!("{n} codes into {} ({db})", data.meta.key),
+            );
             warnings(&mut r, &imp.warnings);
             Ok(r)
         }

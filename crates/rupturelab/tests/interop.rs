@@ -129,3 +129,45 @@ fn a_broken_project_names_the_file_and_leaves_no_study() {
         .stderr(contains("zip"));
     assert!(!t.path().join("x.db").exists());
 }
+
+#[test]
+fn codebook_goes_out_and_back_in_and_can_start_a_study() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    cmd(d, "a.db")
+        .arg("import")
+        .arg(root().join("examples/rupture-study"))
+        .assert()
+        .success();
+    cmd(d, "a.db")
+        .args(["export-qdc", "book.qdc"])
+        .assert()
+        .success()
+        .stdout(contains("30 codes"));
+    // Replacing the codebook with itself keeps every coding valid.
+    cmd(d, "a.db")
+        .args(["import-qdc", "book.qdc"])
+        .assert()
+        .success()
+        .stdout(contains("30 codes into rupture-study"));
+    cmd(d, "a.db")
+        .args(["codebook", "show"])
+        .assert()
+        .success()
+        .stdout(contains("Patient's negative contribution"));
+    // A foreign codebook that lacks the study's codes is refused.
+    cmd(d, "a.db")
+        .arg("import-qdc")
+        .arg(fixture("refi-qda/atlasti-win-23.4.0_codebook.qdc"))
+        .assert()
+        .failure()
+        .stderr(contains("Cause/Patient"));
+    // …but can start a new study.
+    cmd(d, "b.db")
+        .arg("import-qdc")
+        .arg(fixture("refi-qda/atlasti-win-23.4.0_codebook.qdc"))
+        .args(["--new", "atlas"])
+        .assert()
+        .success()
+        .stdout(contains("code group"));
+}

@@ -10,6 +10,7 @@ use rupturelab_core::{
 
 use super::*;
 use crate::archive::write_zip;
+use crate::codebook::{code_description, CodeDetails};
 use crate::error::{Problem, Result};
 use crate::guid::guid;
 use crate::xml::{attr, text};
@@ -124,36 +125,6 @@ fn text_value(out: &mut String, var_guid: &str, value: &str) {
     );
 }
 
-fn code_description(c: &Code) -> Option<String> {
-    let mut parts: Vec<String> = Vec::new();
-    if let Some(d) = &c.definition {
-        parts.push(d.clone());
-    }
-    for (label, v) in [
-        ("Inclusion", &c.inclusion),
-        ("Exclusion", &c.exclusion),
-        ("Example", &c.example),
-    ] {
-        if let Some(v) = v {
-            parts.push(format!("{label}: {v}"));
-        }
-    }
-    (!parts.is_empty()).then(|| parts.join("\n\n"))
-}
-
-fn code_details(c: &Code) -> Option<CodeDetails> {
-    let leaf = c.path.leaf();
-    let needed =
-        c.name != leaf || c.inclusion.is_some() || c.exclusion.is_some() || c.example.is_some();
-    needed.then(|| CodeDetails {
-        key: (c.name != leaf).then(|| leaf.to_string()),
-        definition: c.definition.clone(),
-        inclusion: c.inclusion.clone(),
-        exclusion: c.exclusion.clone(),
-        example: c.example.clone(),
-    })
-}
-
 /// Builds `project.qde` and the source files (`sources/<guid>.txt`).
 pub fn project_qde(study: &StudyData) -> (String, Vec<(String, Vec<u8>)>) {
     let ids = Ids {
@@ -238,7 +209,7 @@ pub fn project_qde(study: &StudyData) -> (String, Vec<(String, Vec<u8>)>) {
             if let Some(d) = code_description(c) {
                 let _ = write!(out, "<Description>{}</Description>", text(&d));
             }
-            if let Some(details) = code_details(c) {
+            if let Some(details) = CodeDetails::of(c) {
                 let ng = ids.g("code-note", &[c.path.as_str()]);
                 let body = toml::to_string(&details).unwrap_or_default();
                 note(notes, &ng, CODE_NOTE, None, None, &body);

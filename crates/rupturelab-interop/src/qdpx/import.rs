@@ -6,13 +6,16 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rupturelab_core::folder::{self, FolderFiles};
 use rupturelab_core::text;
 use rupturelab_core::{
-    Answer, AttrValue, AttributeDef, AttributeType, Code, CodePath, Coder, Coding, Key, Memo,
-    MemoTarget, Participant, ParticipantStatus, Question, QuestionKind, QuestionScope, Response,
-    ResponseKey, Span, StudyData, Timestamp,
+    Answer, AttrValue, AttributeDef, AttributeType, CodePath, Coder, Coding, Key, Memo, MemoTarget,
+    Participant, ParticipantStatus, Question, QuestionKind, QuestionScope, Response, ResponseKey,
+    Span, StudyData, Timestamp,
 };
 
 use super::*;
 use crate::archive::{Archive, Limits};
+use crate::codebook::{
+    norm_guid, parse_ts, sanitize_key, unique_key, CodeBuilder, CodeDetails, Cx,
+};
 use crate::error::{InteropError, Problem, Result};
 use crate::positions::{convert, PositionUnit};
 use crate::xml::{self, Element};
@@ -49,96 +52,6 @@ pub struct Imported {
     pub warnings: Vec<String>,
 }
 
-const MAX_PROBLEMS: usize = 50;
-
-struct Cx {
-    file: String,
-    problems: Vec<Problem>,
-    warnings: Vec<String>,
-}
-
-impl Cx {
-    fn err(&mut self, line: usize, field: &str, msg: impl Into<String>) {
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems
-                .push(Problem::at(&self.file, Some(line), Some(field), msg));
-        }
-    }
-    fn warn(&mut self, line: usize, msg: impl AsRef<str>) {
-        if self.warnings.len() < 1000 {
-            self.warnings
-                .push(format!("{} line {line}: {}", self.file, msg.as_ref()));
-        }
-    }
-}
-
-fn norm_guid(s: &str) -> String {
-    s.trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .to_ascii_lowercase()
-}
-
-/// Turns any name into a valid key: no `/` or `;`, no control characters,
-/// no surrounding spaces, at most 64 characters.
-pub(crate) fn sanitize_key(raw: &str, fallback: &str) -> String {
-    let s: String = text::normalize(raw)
-        .chars()
-        .map(|c| match c {
-            '/' => '∕',
-            ';' => ',',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
-    let s: String = s.trim().chars().take(64).collect();
-    let s = s.trim_end().to_string();
-    if s.is_empty() {
-        fallback.to_string()
-    } else {
-        s
-    }
-}
-
-/// A key not yet in `taken`: `base`, else `base (2)`, `base (3)`…
-pub(crate) fn unique_key(base: &str, taken: &mut HashSet<String>) -> Key {
-    let mut candidate = base.to_string();
-    let mut n = 2;
-    while taken.contains(&candidate) {
-        let suffix = format!(" ({n})");
-        let room = 64 - suffix.chars().count();
-        candidate = format!(
-            "{}{suffix}",
-            base.chars().take(room).collect::<String>().trim_end()
-        );
-        n += 1;
-    }
-    taken.insert(candidate.clone());
-    Key::parse(&candidate).unwrap_or_else(|_| Key::parse("imported").expect("valid"))
-}
-
-fn parse_ts(s: Option<&str>) -> Option<Timestamp> {
-    s.and_then(|s| Timestamp::parse_rfc3339(s).ok())
-}
-
-fn colour(c: &str) -> Option<String> {
-    let h = c.trim().strip_prefix('#')?;
-    if !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    match h.len() {
-        6 => Some(format!("#{}", h.to_ascii_uppercase())),
-        3 => Some(format!(
-            "#{}",
-            h.chars()
-                .flat_map(|c| [c, c])
-                .collect::<String>()
-                .to_ascii_uppercase()
-        )),
-        _ => None,
-    }
-}
-
 /// The archive (or a bare `.qde`) and where sources come from.
 struct Input<'a> {
     archive: Option<Archive<'a>>,
@@ -152,9 +65,11 @@ impl Input<'_> {
         let (scheme, rest) = p.split_once("://").unwrap_or(("internal", p));
         match scheme.to_ascii_lowercase().as_str() {
             "internal" => {}
-            "relative" | "absolute" => return Err(format!(
+            "relative" | "absolute" => {
+                return Err(format!(
                 "`{p}` is outside the archive; export the project again with its sources embedded"
-            )),
+            ))
+            }
             other => return Err(format!("`{p}` has an unknown scheme `{other}://`")),
         }
         let Some(archive) = self.archive.as_mut() else {
@@ -273,11 +188,7 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
         )
         .into());
     }
-    let mut cx = Cx {
-        file: file.clone(),
-        problems: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut cx = Cx::new(&file);
     let origin = root.attr("origin").unwrap_or("").to_string();
     let unit = opts
         .positions
@@ -446,23 +357,51 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
         users.insert(norm_guid(g), key);
     }
 
-    // Codes.
-    let mut code_of: HashMap<String, CodePath> = HashMap::new();
-    let mut placeholders: HashSet<String> = HashSet::new();
-    if let Some(codes) = root.child("CodeBook").and_then(|c| c.child("Codes")) {
-        let mut b = CodeBuilder {
-            rl,
-            split: opts.split_names.clone().filter(|s| !s.is_empty()),
-            notes: &notes,
-            note_idx: &note_idx,
-            note_targets: &mut note_targets,
-            codes: &mut study.codes,
-            code_of: &mut code_of,
-            placeholders: &mut placeholders,
-            cx: &mut cx,
-        };
-        for c in codes.all("Code") {
-            b.walk(c, None);
+    // Codes (with RuptureLab's details notes, when it wrote the file).
+    let mut details: HashMap<String, CodeDetails> = HashMap::new();
+    if rl {
+        fn visit(el: &Element, f: &mut dyn FnMut(&Element)) {
+            for c in el.all("Code") {
+                f(c);
+                visit(c, f);
+            }
+        }
+        if let Some(codes) = root.child("CodeBook").and_then(|c| c.child("Codes")) {
+            visit(codes, &mut |c: &Element| {
+                let Some(g) = c.attr("guid") else { return };
+                for i in refs(c) {
+                    if notes[i].1.name == CODE_NOTE {
+                        match toml::from_str::<CodeDetails>(&notes[i].1.text) {
+                            Ok(d) => {
+                                details.insert(norm_guid(g), d);
+                            }
+                            Err(e) => cx.err(
+                                notes[i].2,
+                                CODE_NOTE,
+                                format!("cannot be read: {}", e.message()),
+                            ),
+                        }
+                    }
+                }
+            });
+        }
+    }
+    let (codes, code_of, code_notes) = {
+        let mut b = CodeBuilder::new(&mut cx, rl, opts.split_names.clone());
+        b.details = details;
+        if let Some(codes) = root.child("CodeBook").and_then(|c| c.child("Codes")) {
+            b.read(codes);
+        }
+        (b.codes, b.code_of, b.note_refs)
+    };
+    study.codes = codes;
+    for (guids, path) in code_notes {
+        for g in guids {
+            if let Some(&i) = note_idx.get(&g) {
+                if !(rl && notes[i].1.name == CODE_NOTE) {
+                    note_targets[i].push(NoteTarget::Code(path.to_string()));
+                }
+            }
         }
     }
 
@@ -1081,15 +1020,6 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
             ));
         }
     }
-    if !placeholders.is_empty() {
-        let mut ps: Vec<&String> = placeholders.iter().collect();
-        ps.sort();
-        cx.warnings.push(format!(
-            "{file}: parent codes created for flat names: {}",
-            ps.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        ));
-    }
-
     if !cx.problems.is_empty() {
         return Err(InteropError::Invalid(cx.problems));
     }
@@ -1109,189 +1039,4 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
         unit,
         warnings: cx.warnings,
     })
-}
-
-struct CodeBuilder<'a> {
-    rl: bool,
-    split: Option<String>,
-    notes: &'a [(String, NoteIn, usize)],
-    note_idx: &'a HashMap<String, usize>,
-    note_targets: &'a mut Vec<Vec<NoteTarget>>,
-    codes: &'a mut Vec<Code>,
-    code_of: &'a mut HashMap<String, CodePath>,
-    placeholders: &'a mut HashSet<String>,
-    cx: &'a mut Cx,
-}
-
-impl CodeBuilder<'_> {
-    fn ensure_placeholder(&mut self, path: &str, name: &str) {
-        if self.codes.iter().any(|c| c.path.as_str() == path) {
-            return;
-        }
-        if let Ok(p) = CodePath::parse(path) {
-            self.codes.push(Code {
-                path: p,
-                name: text::normalize(name),
-                codable: false,
-                definition: None,
-                inclusion: None,
-                exclusion: None,
-                example: None,
-                colour: None,
-            });
-            self.placeholders.insert(path.to_string());
-        }
-    }
-
-    fn walk(&mut self, el: &Element, parent: Option<&str>) {
-        let name = el.attr("name").unwrap_or("").to_string();
-        let guid = el.attr("guid").map(norm_guid).unwrap_or_default();
-        let note_refs: Vec<usize> = el
-            .all("NoteRef")
-            .filter_map(|r| {
-                self.note_idx
-                    .get(&norm_guid(r.attr("targetGUID")?))
-                    .copied()
-            })
-            .collect();
-        let details_note = note_refs
-            .iter()
-            .copied()
-            .find(|&i| self.rl && self.notes[i].1.name == CODE_NOTE);
-        let details: CodeDetails = match details_note {
-            Some(i) => match toml::from_str(&self.notes[i].1.text) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.cx.err(
-                        self.notes[i].2,
-                        "RuptureLab code details",
-                        format!("cannot be read: {}", e.message()),
-                    );
-                    CodeDetails::default()
-                }
-            },
-            None => CodeDetails::default(),
-        };
-        let (mut parent_path, mut display) = (parent.map(str::to_string), name.clone());
-        if let (Some(sep), false) = (self.split.clone(), self.rl) {
-            let parts: Vec<&str> = name
-                .split(sep.as_str())
-                .map(str::trim)
-                .filter(|p| !p.is_empty())
-                .collect();
-            if parts.len() > 1 {
-                for p in &parts[..parts.len() - 1] {
-                    let key = sanitize_key(p, "code");
-                    let path = match &parent_path {
-                        Some(pp) => format!("{pp}/{key}"),
-                        None => key,
-                    };
-                    self.ensure_placeholder(&path, p);
-                    parent_path = Some(path);
-                }
-                display = parts[parts.len() - 1].to_string();
-            }
-        }
-        let leaf = if self.rl {
-            details.key.clone().unwrap_or_else(|| name.clone())
-        } else {
-            sanitize_key(&display, "code")
-        };
-        let mut path = match &parent_path {
-            Some(p) => format!("{p}/{leaf}"),
-            None => leaf.clone(),
-        };
-        let existing = self.codes.iter().position(|c| c.path.as_str() == path);
-        let slot = match existing {
-            Some(i) if self.placeholders.remove(&path) => Some(i),
-            Some(_) if self.rl => {
-                self.cx.err(
-                    el.line,
-                    "<Code name>",
-                    format!("code `{path}` appears twice"),
-                );
-                return;
-            }
-            Some(_) => {
-                let mut n = 2;
-                loop {
-                    let cand = format!("{leaf} ({n})");
-                    let p = match &parent_path {
-                        Some(pp) => format!("{pp}/{cand}"),
-                        None => cand,
-                    };
-                    if !self.codes.iter().any(|c| c.path.as_str() == p) {
-                        path = p;
-                        break;
-                    }
-                    n += 1;
-                }
-                None
-            }
-            None => None,
-        };
-        let cpath = match CodePath::parse(&text::normalize(&path)) {
-            Ok(p) => p,
-            Err(e) => {
-                self.cx.err(el.line, "<Code name>", e);
-                return;
-            }
-        };
-        let desc = el
-            .child_text("Description")
-            .map(text::normalize)
-            .filter(|d| !d.trim().is_empty());
-        let opt = |s: Option<String>| {
-            s.map(|s| text::normalize(&s))
-                .filter(|s| !s.trim().is_empty())
-        };
-        let colour_attr = el.attr("color");
-        let col = colour_attr.and_then(colour);
-        if colour_attr.is_some() && col.is_none() {
-            self.cx.warn(
-                el.line,
-                format!(
-                    "code `{name}`: colour `{}` is not #RRGGBB and was dropped",
-                    colour_attr.unwrap_or("")
-                ),
-            );
-        }
-        let code = Code {
-            path: cpath.clone(),
-            name: {
-                let n = text::normalize(display.trim());
-                if n.is_empty() {
-                    cpath.leaf().to_string()
-                } else {
-                    n
-                }
-            },
-            codable: el
-                .attr("isCodable")
-                .map(|v| v.trim() == "true" || v.trim() == "1")
-                .unwrap_or(true),
-            definition: if details_note.is_some() {
-                opt(details.definition)
-            } else {
-                desc
-            },
-            inclusion: opt(details.inclusion),
-            exclusion: opt(details.exclusion),
-            example: opt(details.example),
-            colour: col,
-        };
-        match slot {
-            Some(i) => self.codes[i] = code,
-            None => self.codes.push(code),
-        }
-        self.code_of.insert(guid, cpath.clone());
-        for i in note_refs {
-            if Some(i) != details_note {
-                self.note_targets[i].push(NoteTarget::Code(cpath.to_string()));
-            }
-        }
-        for c in el.all("Code") {
-            self.walk(c, Some(cpath.as_str()));
-        }
-    }
 }

@@ -39,23 +39,3 @@ pub(crate) const RL_VARS: [&str; 6] = [
     "status",
     "segment_order",
 ];
-
-/// A code's details that REFI-QDA has no attribute for.
-#[derive(Debug, Default, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct CodeDetails {
-    /// The key (last path segment) when it differs from the name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// Definition.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub definition: Option<String>,
-    /// Inclusion criteria.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inclusion: Option<String>,
-    /// Exclusion criteria.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exclusion: Option<String>,
-    /// Example.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub example: Option<String>,
-}
