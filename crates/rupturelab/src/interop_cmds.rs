@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use rupturelab_core::{AuditEvent, Key, StudyData, Timestamp};
 use rupturelab_interop::qdc::{self, CodebookOptions};
 use rupturelab_interop::qdpx::{self, ImportOptions};
+use rupturelab_interop::tables::{self, What};
 use rupturelab_interop::PositionUnit;
 use rupturelab_store::{open, StoreError};
 
@@ -26,6 +27,25 @@ pub enum InteropCommand {
     ExportQdc(ExportArgs),
     /// Replace the study's codebook with a REFI-QDA codebook (.qdc), or start a new study with it (--new).
     ImportQdc(ImportQdcArgs),
+    /// Export tidy tables for R, SPSS or a spreadsheet: to stdout (--format csv|json|table), a .csv or one .xlsx workbook (--out).
+    ExportTable(ExportTableArgs),
+}
+
+/// Options of `export-table`.
+#[derive(Args)]
+pub struct ExportTableArgs {
+    /// Which table: codings (long), responses, matrix (response × code and participant × code), codebook, participants, or all.
+    #[arg(long, default_value = "all", value_parser = ["codings", "responses", "matrix", "codebook", "participants", "all"])]
+    what: String,
+    /// Coding layer: a coder's name, `consensus`, or `any` (all coders pooled). Default for the matrices: consensus if it has codings, else any; the codings table lists every coder unless a layer is given.
+    #[arg(long)]
+    layer: Option<String>,
+    /// Write to this file instead of stdout: NAME.xlsx (one workbook with every sheet and a `columns` sheet of labels) or NAME.csv (one file per sheet, NAME_sheet.csv when there are several).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Overwrite existing files.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Options of `import-qdc`.
@@ -200,7 +220,76 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             warnings(&mut r, &imp.warnings);
             Ok(r)
         }
+        InteropCommand::ExportTable(a) => {
+            let data = study_cmds::load(db, study).await?;
+            let what = What::parse(&a.what).map_err(|e| anyhow!("--what: {e}"))?;
+            let sheets = tables::build(&data, what, a.layer.as_deref())?;
+            export_tables(&sheets, a)
+        }
     }
+}
+
+fn export_tables(sheets: &[tables::Sheet], a: &ExportTableArgs) -> Result<Report> {
+    let mut r = Report::default();
+    let Some(out) = &a.out else {
+        for s in sheets {
+            let cols: Vec<&str> = s.columns.iter().map(String::as_str).collect();
+            let mut t = Table::new(&s.name, &s.name, &cols);
+            for row in &s.rows {
+                t.row(
+                    row.iter()
+                        .map(|c| match c {
+                            tables::Cell::Int(i) => (*i).into(),
+                            tables::Cell::Empty => crate::output::Cell::Empty,
+                            other => other.display().into(),
+                        })
+                        .collect(),
+                );
+            }
+            r.tables.push(t);
+        }
+        return Ok(r);
+    };
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "xlsx" => {
+            let bytes = tables::to_xlsx(sheets)?;
+            write_file(out, &bytes, a.force)?;
+            r.fact(
+                "exported",
+                "Exported",
+                format!(
+                    "{} sheets (and `columns`) to {}",
+                    sheets.len(),
+                    out.display()
+                ),
+            );
+        }
+        "csv" => {
+            let stem = out.with_extension("");
+            for s in sheets {
+                let path = if sheets.len() == 1 {
+                    out.clone()
+                } else {
+                    PathBuf::from(format!("{}_{}.csv", stem.display(), s.name))
+                };
+                write_file(&path, &tables::to_csv(s), a.force)?;
+                r.fact(
+                    &format!("exported_{}", s.name),
+                    "Exported",
+                    format!("{} ({} rows) to {}", s.name, s.rows.len(), path.display()),
+                );
+            }
+        }
+        _ => bail!(
+            "--out `{}`: name a .xlsx or .csv file (the extension chooses the format)",
+            out.display()
+        ),
+    }
+    Ok(r)
 }
 
 fn audit(detail: String) -> AuditEvent {

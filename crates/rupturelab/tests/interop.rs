@@ -171,3 +171,43 @@ fn codebook_goes_out_and_back_in_and_can_start_a_study() {
         .success()
         .stdout(contains("code group"));
 }
+
+#[test]
+fn tables_go_to_stdout_csv_files_and_one_workbook() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    cmd(d, "a.db")
+        .arg("import")
+        .arg(root().join("examples/rupture-study"))
+        .assert()
+        .success();
+    cmd(d, "a.db")
+        .args(["export-table", "--what", "participants", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "participant,status,orientation,experience_years,experience_years_band",
+        ));
+    cmd(d, "a.db")
+        .args(["export-table", "--what", "matrix", "--out", "m.csv"])
+        .assert()
+        .success();
+    assert!(
+        d.join("m_matrix_responses.csv").exists() && d.join("m_matrix_participants.csv").exists()
+    );
+    cmd(d, "a.db")
+        .args(["export-table", "--out", "all.xlsx"])
+        .assert()
+        .success()
+        .stdout(contains("6 sheets"));
+    cmd(d, "a.db")
+        .args(["export-table", "--what", "matrix", "--layer", "Nobody"])
+        .assert()
+        .failure()
+        .stderr(contains("Ayla"));
+    cmd(d, "a.db")
+        .args(["export-table", "--out", "x.txt"])
+        .assert()
+        .failure()
+        .stderr(contains(".xlsx or .csv"));
+}
