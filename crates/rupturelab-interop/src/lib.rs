@@ -14,6 +14,7 @@ mod guid;
 pub mod positions;
 pub mod qdc;
 pub mod qdpx;
+pub mod responses;
 pub mod tables;
 mod xml;
 

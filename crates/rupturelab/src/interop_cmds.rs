@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use rupturelab_core::{AuditEvent, Key, StudyData, Timestamp};
 use rupturelab_interop::qdc::{self, CodebookOptions};
 use rupturelab_interop::qdpx::{self, ImportOptions};
+use rupturelab_interop::responses::{self, ColumnUse, Preset, ResponseImportOptions, TextEncoding};
 use rupturelab_interop::tables::{self, What};
 use rupturelab_interop::PositionUnit;
 use rupturelab_store::{open, StoreError};
@@ -29,6 +30,30 @@ pub enum InteropCommand {
     ImportQdc(ImportQdcArgs),
     /// Export tidy tables for R, SPSS or a spreadsheet: to stdout (--format csv|json|table), a .csv or one .xlsx workbook (--out).
     ExportTable(ExportTableArgs),
+    /// Import answers from a survey export or spreadsheet (.csv, .tsv, .txt, .xlsx) into the study, all or nothing.
+    ImportResponses(ImportResponsesArgs),
+}
+
+/// Options of `import-responses`.
+#[derive(Args)]
+pub struct ImportResponsesArgs {
+    /// The table: a CSV/TSV export (.csv, .tsv, .txt) or an Excel workbook (.xlsx).
+    file: PathBuf,
+    /// The tool that wrote it.
+    #[arg(long, default_value = "generic", value_parser = ["qualtrics", "limesurvey", "googleforms", "generic"])]
+    preset: String,
+    /// A mapping file saying which column is the participant, which are attributes, which holds which segment × question (see docs/interop.md).
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// Show the mapping and the first answers as they would be stored, and store nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Text encoding of a CSV file.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "utf-8", "utf-16", "windows-1254"])]
+    encoding: String,
+    /// The sheet of an .xlsx workbook (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
 }
 
 /// Options of `export-table`.
@@ -226,7 +251,112 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             let sheets = tables::build(&data, what, a.layer.as_deref())?;
             export_tables(&sheets, a)
         }
+        InteropCommand::ImportResponses(a) => import_responses(a, db, study).await,
     }
+}
+
+async fn import_responses(
+    a: &ImportResponsesArgs,
+    db: &str,
+    study: Option<&str>,
+) -> Result<Report> {
+    let bytes = read_file(&a.file)?;
+    let data = study_cmds::load(db, study).await?;
+    let ext = a
+        .file
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if ext == "xls" || ext == "ods" {
+        bail!(
+            "{}: save the sheet as .xlsx or .csv first (only those are read)",
+            a.file.display()
+        );
+    }
+    let mapping = match &a.mapping {
+        Some(p) => Some(
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let opts = ResponseImportOptions {
+        preset: Preset::parse(&a.preset).map_err(|e| anyhow!("--preset: {e}"))?,
+        mapping,
+        mapping_label: a
+            .mapping
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        encoding: TextEncoding::parse(&a.encoding).map_err(|e| anyhow!("--encoding: {e}"))?,
+        sheet: a.sheet.clone(),
+        xlsx: ext == "xlsx" || bytes.starts_with(b"PK"),
+        label: a.file.display().to_string(),
+        ..Default::default()
+    };
+    let imp = responses::import_responses(&data, &bytes, &opts)?;
+    let mut r = Report::default();
+    let mut t = Table::new("mapping", "Columns", &["column", "heading", "used as"]);
+    for (l, h, u) in &imp.columns {
+        t.row(vec![
+            l.clone().into(),
+            h.clone().into(),
+            u.describe().into(),
+        ]);
+    }
+    r.tables.push(t);
+    let unmapped: Vec<String> = imp
+        .columns
+        .iter()
+        .filter(|c| c.2 == ColumnUse::Unmapped)
+        .map(|c| format!("{} `{}`", c.0, c.1))
+        .collect();
+    if !unmapped.is_empty() {
+        r.fact("unmapped", "Columns NOT imported", unmapped.join(", "));
+    }
+    let mut p = Table::new(
+        "preview",
+        "First answers as they will be stored",
+        &["participant", "segment", "question", "answer"],
+    );
+    for row in &imp.preview {
+        let mut cells: Vec<crate::output::Cell> =
+            row[..3].iter().map(|c| c.clone().into()).collect();
+        let ans: String = row[3].chars().take(60).collect();
+        cells.push(
+            if row[3].chars().count() > 60 {
+                format!("{ans}…")
+            } else {
+                ans
+            }
+            .into(),
+        );
+        p.row(cells);
+    }
+    r.tables.push(p);
+    warnings(&mut r, &imp.warnings);
+    let summary = format!(
+        "{} rows: {} new participants, {} answers",
+        imp.rows, imp.new_participants, imp.new_responses
+    );
+    if a.dry_run {
+        r.fact("dry_run", "Dry run (nothing stored)", summary);
+        r.hints = vec!["Run again without --dry-run to store them; map unused columns with --mapping (docs/interop.md).".into()];
+        return Ok(r);
+    }
+    let mut s = imp.study;
+    s.audit.push(audit(format!(
+        "{} answers from {} ({})",
+        imp.new_responses,
+        a.file.display(),
+        a.preset
+    )));
+    store_study(db, &s, true).await?;
+    r.fact(
+        "imported",
+        "Imported",
+        format!("{summary} into {} ({db})", s.meta.key),
+    );
+    Ok(r)
 }
 
 fn export_tables(sheets: &[tables::Sheet], a: &ExportTableArgs) -> Result<Report> {

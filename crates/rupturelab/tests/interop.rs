@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 fn root() -> PathBuf {
@@ -210,4 +211,51 @@ fn tables_go_to_stdout_csv_files_and_one_workbook() {
         .assert()
         .failure()
         .stderr(contains(".xlsx or .csv"));
+}
+
+#[test]
+fn responses_import_dry_run_stores_nothing_then_the_real_run_does() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    cmd(d, "a.db")
+        .arg("import")
+        .arg(root().join("examples/rupture-study"))
+        .assert()
+        .success();
+    std::fs::write(
+        d.join("more.csv"),
+        "participant,orientation,experience_years,S1_Q1,S1_Q3,Comments\nP21,CBT,2,\"New answer, with a comma\",3,ok\n",
+    )
+    .unwrap();
+    cmd(d, "a.db")
+        .args(["import-responses", "more.csv", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("Dry run"))
+        .stdout(contains("answer S1 × Q1"))
+        .stdout(contains("Columns NOT imported: F `Comments`"))
+        .stdout(contains("New answer, with a comma"));
+    cmd(d, "a.db")
+        .args(["participants", "list", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("P21").not());
+    cmd(d, "a.db")
+        .args(["import-responses", "more.csv"])
+        .assert()
+        .success()
+        .stdout(contains("1 new participants, 2 answers"));
+    cmd(d, "a.db")
+        .args(["participants", "list", "--format", "csv"])
+        .assert()
+        .success()
+        .stdout(contains("P21"));
+    // The same file again: every answer exists, nothing changes.
+    cmd(d, "a.db")
+        .args(["import-responses", "more.csv"])
+        .assert()
+        .failure()
+        .stderr(contains(
+            "more.csv line 2, column D `S1_Q1`: the study already has response P21/S1/Q1",
+        ));
 }
