@@ -16,6 +16,7 @@ pub mod qdc;
 pub mod qdpx;
 pub mod responses;
 pub mod tables;
+pub mod transcripts;
 mod xml;
 
 pub use archive::Limits;

@@ -11,6 +11,7 @@ use rupturelab_interop::qdc::{self, CodebookOptions};
 use rupturelab_interop::qdpx::{self, ImportOptions};
 use rupturelab_interop::responses::{self, ColumnUse, Preset, ResponseImportOptions, TextEncoding};
 use rupturelab_interop::tables::{self, What};
+use rupturelab_interop::transcripts::{self, SegmentOptions, TranscriptKind};
 use rupturelab_interop::PositionUnit;
 use rupturelab_store::{open, StoreError};
 
@@ -32,6 +33,39 @@ pub enum InteropCommand {
     ExportTable(ExportTableArgs),
     /// Import answers from a survey export or spreadsheet (.csv, .tsv, .txt, .xlsx) into the study, all or nothing.
     ImportResponses(ImportResponsesArgs),
+    /// Add a segment to the study from a transcript (.txt, .docx, .vtt, .srt).
+    ImportSegment(ImportSegmentArgs),
+}
+
+/// Options of `import-segment`.
+#[derive(Args)]
+pub struct ImportSegmentArgs {
+    /// The transcript: .txt (one `SPEAKER: text` turn per line), .docx, .vtt or .srt.
+    file: PathBuf,
+    /// The patient of the session (a key from study.toml).
+    #[arg(long)]
+    patient: String,
+    /// The segment's key (default: the file name without extension).
+    #[arg(long)]
+    key: Option<String>,
+    /// A short label (default: the key).
+    #[arg(long)]
+    label: Option<String>,
+    /// The session number.
+    #[arg(long)]
+    session: Option<u32>,
+    /// The rupture type.
+    #[arg(long, default_value = "unspecified", value_parser = ["withdrawal", "confrontation", "both", "unspecified"])]
+    rupture: String,
+    /// Speaker labels, optionally renamed: "T,P" or "Therapist=T,Patient=P". Without it any 1–32 characters before a colon start a turn.
+    #[arg(long, value_name = "LIST")]
+    speakers: Option<String>,
+    /// The speaker of subtitle cues that name none.
+    #[arg(long, default_value = "Speaker")]
+    default_speaker: String,
+    /// A media file or link to reference (it is not copied).
+    #[arg(long, value_name = "PATH_OR_URL")]
+    media: Option<String>,
 }
 
 /// Options of `import-responses`.
@@ -252,6 +286,60 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             export_tables(&sheets, a)
         }
         InteropCommand::ImportResponses(a) => import_responses(a, db, study).await,
+        InteropCommand::ImportSegment(a) => {
+            let ext = a
+                .file
+                .extension()
+                .map(|e| e.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let kind = TranscriptKind::from_extension(&ext)
+                .map_err(|e| anyhow!("{}: {e}", a.file.display()))?;
+            let stem = a
+                .file
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let key_text = a.key.clone().unwrap_or(stem);
+            let key = Key::parse(&key_text)
+                .map_err(|e| anyhow!("the segment key {e}; give one with --key"))?;
+            let label_file = a.file.display().to_string();
+            let opts = SegmentOptions {
+                label: a.label.clone().unwrap_or_else(|| key.to_string()),
+                key,
+                patient: Key::parse(&a.patient).map_err(|e| anyhow!("--patient: the key {e}"))?,
+                session: a.session,
+                rupture: rupturelab_core::RuptureType::parse(&a.rupture)
+                    .map_err(|e| anyhow!("--rupture: {e}"))?,
+                speakers: a.speakers.iter().cloned().collect(),
+                default_speaker: a.default_speaker.clone(),
+                media: a.media.clone(),
+                label_file: label_file.clone(),
+                limits: Default::default(),
+            };
+            let bytes = read_file(&a.file)?;
+            let seg = transcripts::read_transcript(&bytes, kind, &opts)?;
+            let mut data = study_cmds::load(db, study).await?;
+            let turns = seg.turns.len();
+            let speakers: std::collections::BTreeSet<String> =
+                seg.turns.iter().map(|t| t.speaker.clone()).collect();
+            let key = seg.key.clone();
+            transcripts::add_segment(&mut data, seg, &label_file)?;
+            data.audit
+                .push(audit(format!("segment {key} from {label_file}")));
+            store_study(db, &data, true).await?;
+            let mut r = Report::default();
+            r.fact(
+                "imported",
+                "Imported",
+                format!(
+                    "segment {key} ({turns} turns; speakers {}) into {} ({db})",
+                    speakers.into_iter().collect::<Vec<_>>().join(", "),
+                    data.meta.key
+                ),
+            );
+            r.hints = vec![format!("Check the turns with `rupturelab export-folder DIR` (segments/{key}.txt); set markers and notes there.")];
+            Ok(r)
+        }
     }
 }
 

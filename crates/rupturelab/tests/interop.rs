@@ -259,3 +259,53 @@ fn responses_import_dry_run_stores_nothing_then_the_real_run_does() {
             "more.csv line 2, column D `S1_Q1`: the study already has response P21/S1/Q1",
         ));
 }
+
+#[test]
+fn a_transcript_becomes_a_segment_of_the_study() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    cmd(d, "a.db")
+        .arg("import")
+        .arg(root().join("examples/rupture-study"))
+        .assert()
+        .success();
+    std::fs::write(
+        d.join("s7.vtt"),
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v T>Shall we?</v>\n\n00:00:03.500 --> 00:00:05.000\n<v P>No.</v>\n",
+    )
+    .unwrap();
+    cmd(d, "a.db")
+        .args([
+            "import-segment",
+            "s7.vtt",
+            "--patient",
+            "PT2",
+            "--key",
+            "S7",
+            "--rupture",
+            "withdrawal",
+            "--media",
+            "pt2.mp4",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("segment S7 (2 turns; speakers P, T)"));
+    cmd(d, "a.db")
+        .args(["export-folder", "out"])
+        .assert()
+        .success();
+    let s7 = std::fs::read_to_string(d.join("out/segments/S7.txt")).unwrap();
+    assert!(s7.contains("media: pt2.mp4 00:01-00:05"), "{s7}");
+    assert!(s7.contains("[00:01-00:03] T: Shall we?"), "{s7}");
+    cmd(d, "a.db")
+        .args(["import-segment", "s7.vtt", "--patient", "PT9"])
+        .assert()
+        .failure()
+        .stderr(contains("no patient `PT9`"));
+    std::fs::write(d.join("x.pdf"), b"%PDF").unwrap();
+    cmd(d, "a.db")
+        .args(["import-segment", "x.pdf", "--patient", "PT1"])
+        .assert()
+        .failure()
+        .stderr(contains(".docx or .txt"));
+}
