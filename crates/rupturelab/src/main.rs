@@ -5,6 +5,7 @@
 mod agreement_cmd;
 mod analysis_cmd;
 mod folder_io;
+mod interop_cmds;
 mod output;
 mod study_cmds;
 mod suggest_cmd;
@@ -108,6 +109,8 @@ enum Command {
         #[command(subcommand)]
         action: ResponsesAction,
     },
+    #[command(flatten)]
+    Interop(interop_cmds::InteropCommand),
 }
 
 #[derive(Subcommand)]
@@ -193,6 +196,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             views::responses(&study, filter)?
+        }
+        Command::Interop(cmd) => {
+            interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?
         }
     };
     print!("{}", report.render(format));
