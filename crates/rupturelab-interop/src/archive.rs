@@ -33,7 +33,7 @@ impl Default for Limits {
             max_total_bytes: 2 * 1024 * 1024 * 1024,
             max_ratio: 100,
             ratio_floor_bytes: 1024 * 1024,
-            max_entries: 100_000,
+            max_entries: 1_000_000,
             max_xml_depth: 200,
         }
     }
@@ -108,38 +108,40 @@ impl<'a> Archive<'a> {
         let cap = limits
             .max_entry_bytes
             .min(limits.max_total_bytes.saturating_sub(self.total));
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = file.read(&mut buf).map_err(|e| {
+        // Read at most one byte past the tighter of the two bounds, then
+        // say which one was crossed.
+        let ratio_cap = limits
+            .ratio_floor_bytes
+            .max(compressed.saturating_mul(limits.max_ratio));
+        let bound = cap.min(ratio_cap);
+        let mut out = Vec::with_capacity(file.size().min(bound).min(1 << 20) as usize);
+        (&mut file)
+            .take(bound.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| {
                 Problem::file(
                     &where_,
                     format!("cannot decompress this entry ({e}); the archive is damaged"),
                 )
             })?;
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-            let len = out.len() as u64;
-            if len > cap {
-                return Err(InteropError::Limit(Problem::file(
-                    &where_,
-                    format!(
-                        "the entry is larger than the limit of {} bytes (per entry {} / for the whole archive {}); it is rejected as a possible zip bomb",
-                        cap, limits.max_entry_bytes, limits.max_total_bytes
-                    ),
-                )));
-            }
-            if len > limits.ratio_floor_bytes && len > compressed.saturating_mul(limits.max_ratio) {
-                return Err(InteropError::Limit(Problem::file(
-                    &where_,
-                    format!(
-                        "the entry expands more than {}:1 ({} compressed bytes give over {} bytes); it is rejected as a possible zip bomb",
-                        limits.max_ratio, compressed, len
-                    ),
-                )));
-            }
+        let len = out.len() as u64;
+        if len > cap {
+            return Err(InteropError::Limit(Problem::file(
+                &where_,
+                format!(
+                    "the entry is larger than the limit of {} bytes (per entry {} / for the whole archive {}); it is rejected as a possible zip bomb",
+                    cap, limits.max_entry_bytes, limits.max_total_bytes
+                ),
+            )));
+        }
+        if len > ratio_cap {
+            return Err(InteropError::Limit(Problem::file(
+                &where_,
+                format!(
+                    "the entry expands more than {}:1 ({} compressed bytes give over {} bytes); it is rejected as a possible zip bomb",
+                    limits.max_ratio, compressed, len
+                ),
+            )));
         }
         self.total += out.len() as u64;
         Ok(out)
@@ -150,10 +152,15 @@ impl<'a> Archive<'a> {
 /// so that exporting the same data twice gives the same bytes.
 pub(crate) fn write_zip(entries: &[(String, Vec<u8>)]) -> std::io::Result<Vec<u8>> {
     let mut w = ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default()
+    let base = SimpleFileOptions::default().last_modified_time(DateTime::default());
+    // Small entries (most answers) are stored: deflating them saves little
+    // and costs a compressor set-up each; large ones are deflated quickly.
+    let stored = base.compression_method(CompressionMethod::Stored);
+    let deflated = base
         .compression_method(CompressionMethod::Deflated)
-        .last_modified_time(DateTime::default());
+        .compression_level(Some(1));
     for (name, bytes) in entries {
+        let opts = if bytes.len() < 4096 { stored } else { deflated };
         w.start_file(name.as_str(), opts)
             .map_err(std::io::Error::other)?;
         w.write_all(bytes)?;

@@ -89,3 +89,16 @@ impl From<Problem> for InteropError {
 
 /// Result alias of the crate.
 pub type Result<T> = std::result::Result<T, InteropError>;
+
+/// Runs a reader so that even a bug in it (or in a library it uses) gives an
+/// error naming the file instead of a crash.
+pub(crate) fn guard<T>(file: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(Problem::file(
+            if file.is_empty() { "input" } else { file },
+            "could not be read because of an internal error in RuptureLab; nothing was imported. Please report it with the file if you can",
+        )
+        .into()),
+    }
+}

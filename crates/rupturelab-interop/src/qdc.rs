@@ -109,8 +109,7 @@ pub struct ImportedCodebook {
     pub warnings: Vec<String>,
 }
 
-/// Reads a `.qdc` codebook (a project's `<CodeBook>` is accepted too).
-pub fn import_qdc(bytes: &[u8], opts: &CodebookOptions) -> Result<ImportedCodebook> {
+fn import_qdc_inner(bytes: &[u8], opts: &CodebookOptions) -> Result<ImportedCodebook> {
     let file = if opts.label.is_empty() {
         "codebook.qdc".to_string()
     } else {
@@ -248,4 +247,10 @@ pub fn replace_codebook(study: &mut StudyData, codes: Vec<Code>, file: &str) -> 
     }
     study.codes = codes;
     Ok(())
+}
+
+/// Reads a `.qdc` codebook (a project's `<CodeBook>` is accepted too).
+/// Never panics.
+pub fn import_qdc(bytes: &[u8], opts: &CodebookOptions) -> Result<ImportedCodebook> {
+    crate::error::guard(&opts.label, || import_qdc_inner(bytes, opts))
 }

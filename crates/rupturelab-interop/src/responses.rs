@@ -488,8 +488,7 @@ fn parse_when(s: &str) -> Option<Timestamp> {
     None
 }
 
-/// Imports the answers of a table into (a copy of) the study.
-pub fn import_responses(
+fn import_responses_inner(
     study: &StudyData,
     bytes: &[u8],
     opts: &ResponseImportOptions,
@@ -1135,7 +1134,11 @@ pub fn import_responses(
         if a.required {
             for (rowno, row) in &grid.rows {
                 let code = text::normalize(row.get(pcol).map(|s| s.trim()).unwrap_or(""));
-                if let Some(p) = study.participants.iter().find(|p| p.code.as_str() == code) {
+                if let Some(p) = Key::parse(&code)
+                    .ok()
+                    .and_then(|k| existing.get(&k))
+                    .map(|&i| &study.participants[i])
+                {
                     if !p.attributes.contains_key(a.name.as_str()) {
                         let col = uses
                             .iter()
@@ -1196,6 +1199,15 @@ pub fn import_responses(
         rows: grid.rows.len(),
         warnings,
     })
+}
+
+/// Imports the answers of a table into (a copy of) the study. Never panics.
+pub fn import_responses(
+    study: &StudyData,
+    bytes: &[u8],
+    opts: &ResponseImportOptions,
+) -> Result<ResponsesImported> {
+    crate::error::guard(&opts.label, || import_responses_inner(study, bytes, opts))
 }
 
 #[cfg(test)]

@@ -210,8 +210,25 @@ fn participant_cols(study: &StudyData, names: &mut Names) {
     }
 }
 
-fn participant_cells(study: &StudyData, code: &str) -> Vec<Cell> {
-    let p = study.participants.iter().find(|p| p.code.as_str() == code);
+/// Participants by code, for lookups in tables of many rows.
+struct Index<'a> {
+    by_code: HashMap<&'a str, &'a rupturelab_core::Participant>,
+}
+
+impl<'a> Index<'a> {
+    fn new(study: &'a StudyData) -> Self {
+        Index {
+            by_code: study
+                .participants
+                .iter()
+                .map(|p| (p.code.as_str(), p))
+                .collect(),
+        }
+    }
+}
+
+fn participant_cells(study: &StudyData, ix: &Index<'_>, code: &str) -> Vec<Cell> {
+    let p = ix.by_code.get(code).copied();
     let mut out = Vec::new();
     for a in &study.attributes {
         let v = p.and_then(|p| p.attributes.get(a.name.as_str()));
@@ -280,6 +297,7 @@ pub fn build(study: &StudyData, what: What, layer: Option<&str>) -> Result<Vec<S
 }
 
 fn participants(study: &StudyData) -> Sheet {
+    let ix = Index::new(study);
     let mut n = Names::new();
     n.add("participant", "Participant code");
     n.add("status", "Status (invited, started, completed)");
@@ -289,7 +307,7 @@ fn participants(study: &StudyData) -> Sheet {
         .iter()
         .map(|p| {
             let mut r = vec![Cell::from(p.code.as_str()), p.status.as_str().into()];
-            r.extend(participant_cells(study, p.code.as_str()));
+            r.extend(participant_cells(study, &ix, p.code.as_str()));
             r
         })
         .collect();
@@ -306,6 +324,7 @@ fn segment_cells(study: &StudyData, seg: Option<&rupturelab_core::Key>) -> [Cell
 }
 
 fn responses(study: &StudyData) -> Sheet {
+    let ix = Index::new(study);
     let mut n = Names::new();
     n.add("participant", "Participant code");
     participant_cols(study, &mut n);
@@ -326,7 +345,7 @@ fn responses(study: &StudyData) -> Sheet {
         .iter()
         .map(|r| {
             let mut row = vec![Cell::from(r.key.participant.as_str())];
-            row.extend(participant_cells(study, r.key.participant.as_str()));
+            row.extend(participant_cells(study, &ix, r.key.participant.as_str()));
             row.extend(segment_cells(study, r.key.segment.as_ref()));
             row.push(r.key.question.as_str().into());
             row.push(r.answer.text().map(str::to_string).into());
@@ -343,6 +362,7 @@ fn responses(study: &StudyData) -> Sheet {
 }
 
 fn codings(study: &StudyData, layer: Option<&str>) -> Result<Sheet> {
+    let ix = Index::new(study);
     let list: Vec<&Coding> = match layer {
         Some(_) => layer_filter(study, layer)?.1,
         None => study.codings.iter().collect(),
@@ -381,7 +401,11 @@ fn codings(study: &StudyData, layer: Option<&str>) -> Result<Sheet> {
         .map(|c| {
             let text = texts.get(&c.response).copied().unwrap_or("");
             let mut row = vec![Cell::from(c.response.participant.as_str())];
-            row.extend(participant_cells(study, c.response.participant.as_str()));
+            row.extend(participant_cells(
+                study,
+                &ix,
+                c.response.participant.as_str(),
+            ));
             row.extend(segment_cells(study, c.response.segment.as_ref()));
             row.push(c.response.question.as_str().into());
             row.push(text.into());
@@ -417,6 +441,7 @@ fn with_ancestors(p: &CodePath) -> impl Iterator<Item = CodePath> + '_ {
 }
 
 fn matrices(study: &StudyData, layer: Option<&str>) -> Result<Vec<Sheet>> {
+    let ix = Index::new(study);
     let (chosen, list) = layer_filter(study, layer)?;
     let mut by_response: HashMap<_, BTreeSet<CodePath>> = HashMap::new();
     let mut by_participant: HashMap<_, BTreeSet<CodePath>> = HashMap::new();
@@ -478,7 +503,7 @@ fn matrices(study: &StudyData, layer: Option<&str>) -> Result<Vec<Sheet>> {
         .map(|p| {
             let set = by_participant.get(p.code.as_str());
             let mut row = vec![Cell::from(p.code.as_str())];
-            row.extend(participant_cells(study, p.code.as_str()));
+            row.extend(participant_cells(study, &ix, p.code.as_str()));
             row.extend(
                 study
                     .codes

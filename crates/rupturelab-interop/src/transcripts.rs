@@ -353,8 +353,7 @@ fn cues_to_turns(
     Ok(turns)
 }
 
-/// Reads a transcript file into a segment (not yet added to a study).
-pub fn read_transcript(
+fn read_transcript_inner(
     bytes: &[u8],
     kind: TranscriptKind,
     opts: &SegmentOptions,
@@ -460,6 +459,18 @@ pub fn add_segment(study: &mut StudyData, seg: Segment, file: &str) -> Result<()
         Ok(_) => Err(Problem::file(file, "the transcript has text the study format cannot keep exactly (a turn's text must be one line)").into()),
         Err(e) => Err(InteropError::Invalid(e.0.into_iter().map(|p| Problem::file(file, p.message)).collect())),
     }
+}
+
+/// Reads a transcript file into a segment (not yet added to a study).
+/// Never panics.
+pub fn read_transcript(
+    bytes: &[u8],
+    kind: TranscriptKind,
+    opts: &SegmentOptions,
+) -> Result<Segment> {
+    crate::error::guard(&opts.label_file, || {
+        read_transcript_inner(bytes, kind, opts)
+    })
 }
 
 #[cfg(test)]

@@ -342,3 +342,14 @@ fn limits_reject_zip_bombs_big_entries_many_entries_and_deep_xml() {
         Err(InteropError::Limit(_))
     ));
 }
+
+#[test]
+fn an_imported_nvivo_project_exports_valid_and_comes_back_the_same() {
+    let bytes = read_fixture("refi-qda/nvivo-win-12.6_oltas.qdpx");
+    let first = import_qdpx(&bytes, &opts()).unwrap().study;
+    let (qde, _) = project_qde(&first);
+    assert_valid(&qde, "Project.xsd");
+    let again = import_qdpx(&export_qdpx(&first).unwrap(), &opts()).unwrap();
+    assert!(again.rupturelab);
+    assert_eq!(again.study, first);
+}

@@ -165,7 +165,10 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
     match cmd {
         InteropCommand::ExportQdpx(a) => {
             let data = study_cmds::load(db, study).await?;
-            let bytes = qdpx::export_qdpx(&data)?;
+            let pb = spinner("writing the REFI-QDA project…");
+            let bytes = qdpx::export_qdpx(&data);
+            pb.finish_and_clear();
+            let bytes = bytes?;
             write_file(&a.out, &bytes, a.force)?;
             let mut r = Report::default();
             r.fact(
@@ -203,7 +206,10 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
                 label: a.file.display().to_string(),
                 ..Default::default()
             };
-            let imp = qdpx::import_qdpx(&bytes, &opts)?;
+            let pb = spinner("reading the REFI-QDA project…");
+            let imp = qdpx::import_qdpx(&bytes, &opts);
+            pb.finish_and_clear();
+            let imp = imp?;
             let mut s = imp.study;
             let how = if imp.rupturelab {
                 "a RuptureLab export, read exactly".to_string()
@@ -283,7 +289,10 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             let data = study_cmds::load(db, study).await?;
             let what = What::parse(&a.what).map_err(|e| anyhow!("--what: {e}"))?;
             let sheets = tables::build(&data, what, a.layer.as_deref())?;
-            export_tables(&sheets, a)
+            let pb = spinner("writing the tables…");
+            let r = export_tables(&sheets, a);
+            pb.finish_and_clear();
+            r
         }
         InteropCommand::ImportResponses(a) => import_responses(a, db, study).await,
         InteropCommand::ImportSegment(a) => {
@@ -381,7 +390,10 @@ async fn import_responses(
         label: a.file.display().to_string(),
         ..Default::default()
     };
-    let imp = responses::import_responses(&data, &bytes, &opts)?;
+    let pb = spinner("reading the answers…");
+    let imp = responses::import_responses(&data, &bytes, &opts);
+    pb.finish_and_clear();
+    let imp = imp?;
     let mut r = Report::default();
     let mut t = Table::new("mapping", "Columns", &["column", "heading", "used as"]);
     for (l, h, u) in &imp.columns {
@@ -525,6 +537,15 @@ fn audit(detail: String) -> AuditEvent {
     }
 }
 
+/// A spinner on stderr while a long step runs (hidden when stderr is not a
+/// terminal, so scripts and tests see nothing).
+fn spinner(msg: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
@@ -548,12 +569,14 @@ async fn store_study(db: &str, study: &StudyData, replace: bool) -> Result<()> {
     let store = open(db)
         .await
         .with_context(|| format!("opening the study database {db}"))?;
+    let pb = spinner("saving the study in the database…");
     let result = if replace {
         store.replace_study(study).await
     } else {
         store.create_study(study).await
     };
     store.close().await;
+    pb.finish_and_clear();
     match result {
         Ok(_) => Ok(()),
         Err(e @ StoreError::StudyExists(_)) => Err(anyhow!(

@@ -55,6 +55,29 @@ pub struct Imported {
 /// The archive (or a bare `.qde`) and where sources come from.
 struct Input<'a> {
     archive: Option<Archive<'a>>,
+    /// Entry index by lower-case name and by lower-case file name.
+    by_name: HashMap<String, usize>,
+    by_file: HashMap<String, usize>,
+}
+
+impl<'a> Input<'a> {
+    fn new(archive: Option<Archive<'a>>) -> Self {
+        let mut by_name = HashMap::new();
+        let mut by_file = HashMap::new();
+        if let Some(a) = &archive {
+            for (i, n) in a.names.iter().enumerate() {
+                let l = n.to_lowercase();
+                let file = l.rsplit('/').next().unwrap_or(&l).to_string();
+                by_file.entry(file).or_insert(i);
+                by_name.entry(l).or_insert(i);
+            }
+        }
+        Input {
+            archive,
+            by_name,
+            by_file,
+        }
+    }
 }
 
 impl Input<'_> {
@@ -78,11 +101,12 @@ impl Input<'_> {
             ));
         };
         let want = rest.trim_start_matches('/').to_lowercase();
-        let idx = archive.find(|n| {
-            let n = n.to_lowercase();
-            n == format!("sources/{want}") || n == want
-        });
-        let idx = idx.or_else(|| archive.find(|n| n.to_lowercase().ends_with(&format!("/{want}"))));
+        let idx = self
+            .by_name
+            .get(&format!("sources/{want}"))
+            .or_else(|| self.by_name.get(&want))
+            .or_else(|| self.by_file.get(want.rsplit('/').next().unwrap_or(&want)))
+            .copied();
         let Some(idx) = idx else {
             return Err(format!("`{p}` is not in the archive's sources folder"));
         };
@@ -135,21 +159,18 @@ impl Vars {
     }
 }
 
-/// Reads a `.qdpx` archive (or a bare `.qde` file) into a study.
-pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
+fn import_qdpx_inner(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
     let label = if opts.label.is_empty() {
         "project.qdpx".to_string()
     } else {
         opts.label.clone()
     };
     let is_zip = bytes.starts_with(b"PK");
-    let mut input = Input {
-        archive: if is_zip {
-            Some(Archive::open(bytes, &label, opts.limits)?)
-        } else {
-            None
-        },
-    };
+    let mut input = Input::new(if is_zip {
+        Some(Archive::open(bytes, &label, opts.limits)?)
+    } else {
+        None
+    });
     let (file, qde) = match input.archive.as_mut() {
         Some(a) => {
             let roots: Vec<usize> = (0..a.names.len())
@@ -535,22 +556,23 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
     let mut dropped: BTreeMap<&str, usize> = BTreeMap::new();
     let mut unknown_coder: Option<Key> = None;
     let mut doc_participants: HashSet<Key> = HashSet::new();
-    let mut text_sources: Vec<(Element, Option<String>)> = Vec::new();
+    // (source element, its name, the outer PDF source's GUID)
+    let mut text_sources: Vec<(&Element, String, Option<String>)> = Vec::new();
     for s in sources_el.iter().flat_map(|s| s.children.iter()) {
         match s.name.as_str() {
-            "TextSource" => text_sources.push((s.clone(), None)),
+            "TextSource" => text_sources.push((s, s.attr("name").unwrap_or("").to_string(), None)),
             "PDFSource" => match s.child("Representation") {
                 Some(r) => {
-                    let mut r = r.clone();
-                    if r.attr("name").is_none() {
-                        r.attrs
-                            .push(("name".into(), s.attr("name").unwrap_or("PDF").into()));
-                    }
+                    let name = r
+                        .attr("name")
+                        .or(s.attr("name"))
+                        .unwrap_or("PDF")
+                        .to_string();
                     if s.all("PDFSelection").next().is_some() {
                         *dropped.entry("PDF area selections").or_default() +=
                             s.all("PDFSelection").count();
                     }
-                    text_sources.push((r, s.attr("guid").map(norm_guid)));
+                    text_sources.push((r, name, s.attr("guid").map(norm_guid)));
                 }
                 None => {
                     *dropped
@@ -564,13 +586,14 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
             _ => {}
         }
     }
-    for (s, outer_guid) in &text_sources {
+    for (s, name, outer_guid) in &text_sources {
+        let s: &Element = s;
         let rlv = vars.rl(s);
         if rl && rlv.get("role").map(String::as_str) == Some("segment") {
             continue; // read with the design
         }
         let guid = norm_guid(s.attr("guid").unwrap_or(""));
-        let name = s.attr("name").unwrap_or("").to_string();
+        let name = name.clone();
         let raw = match (s.child_text("PlainTextContent"), s.attr("plainTextPath")) {
             (Some(t), _) => Ok(t.to_string()),
             (None, Some(p)) => input.source(p).and_then(|b| decode_text(&b)),
@@ -1020,6 +1043,8 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
             ));
         }
     }
+    drop(text_sources);
+    drop(root);
     if !cx.problems.is_empty() {
         return Err(InteropError::Invalid(cx.problems));
     }
@@ -1039,4 +1064,10 @@ pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
         unit,
         warnings: cx.warnings,
     })
+}
+
+/// Reads a `.qdpx` archive (or a bare `.qde` file) into a study. Never
+/// panics: any input gives a study or an error naming the file.
+pub fn import_qdpx(bytes: &[u8], opts: &ImportOptions) -> Result<Imported> {
+    crate::error::guard(&opts.label, || import_qdpx_inner(bytes, opts))
 }
