@@ -13,13 +13,42 @@ use rupturelab_store::sqlite::SqliteStore;
 use rupturelab_store::Store;
 
 const WORDS: &[&str] = &[
-    "rupture", "İstanbul", "ılık", "IŞIK", "şey", "ğ", "çok", "öz", "über", "naïve", "🙂", "👩‍⚕️", "\"quoted\"", "a,b", "x;y",
-    "T:", "—", "can't", "50%", "<b>", "&amp;", "#hash", "[1]", "the", "patient", "withdraws", "=", "日本語",
+    "rupture",
+    "İstanbul",
+    "ılık",
+    "IŞIK",
+    "şey",
+    "ğ",
+    "çok",
+    "öz",
+    "über",
+    "naïve",
+    "🙂",
+    "👩‍⚕️",
+    "\"quoted\"",
+    "a,b",
+    "x;y",
+    "T:",
+    "—",
+    "can't",
+    "50%",
+    "<b>",
+    "&amp;",
+    "#hash",
+    "[1]",
+    "the",
+    "patient",
+    "withdraws",
+    "=",
+    "日本語",
 ];
 
 fn words(rng: &mut StdRng, min: usize, max: usize) -> String {
     let n = rng.gen_range(min..=max);
-    (0..n).map(|_| *WORDS.choose(rng).unwrap()).collect::<Vec<_>>().join(" ")
+    (0..n)
+        .map(|_| *WORDS.choose(rng).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Multi-line text (answers, memos, descriptions).
@@ -47,10 +76,20 @@ fn opt_text(rng: &mut StdRng) -> Option<String> {
 fn random_study(seed: u64) -> StudyData {
     let rng = &mut StdRng::seed_from_u64(seed);
     let mut s = StudyData::new(key(rng, "study", 1), &words(rng, 1, 4));
-    s.meta.description = if rng.gen_bool(0.5) { para(rng) } else { String::new() };
-    s.meta.language = if rng.gen_bool(0.5) { Language::En } else { Language::Tr };
+    s.meta.description = if rng.gen_bool(0.5) {
+        para(rng)
+    } else {
+        String::new()
+    };
+    s.meta.language = if rng.gen_bool(0.5) {
+        Language::En
+    } else {
+        Language::Tr
+    };
     s.meta.synthetic = rng.gen_bool(0.5);
-    s.settings.presentation_order = *[OrderMode::Fixed, OrderMode::Random, OrderMode::LatinSquare].choose(rng).unwrap();
+    s.settings.presentation_order = *[OrderMode::Fixed, OrderMode::Random, OrderMode::LatinSquare]
+        .choose(rng)
+        .unwrap();
     s.settings.agreement = rng.gen_bool(0.7);
     s.settings.agreement_threshold = rng.gen_range(0..=1000) as f64 / 1000.0;
     s.settings.consent_text = rng.gen_bool(0.5).then(|| para(rng));
@@ -60,21 +99,29 @@ fn random_study(seed: u64) -> StudyData {
     s.attributes.push(AttributeDef {
         name: Key::parse("orientation").unwrap(),
         label: "Orientation, primary".into(),
-        kind: AttributeType::Category { values: vec!["CBT".into(), "Şema".into(), "a, b".into()] },
+        kind: AttributeType::Category {
+            values: vec!["CBT".into(), "Şema".into(), "a, b".into()],
+        },
         bands: vec![],
         required: rng.gen_bool(0.5),
     });
     s.attributes.push(AttributeDef {
         name: Key::parse("years").unwrap(),
         label: "years".into(),
-        kind: AttributeType::Integer { min: Some(0), max: Some(60) },
+        kind: AttributeType::Integer {
+            min: Some(0),
+            max: Some(60),
+        },
         bands: vec![5.0, 10.0, 20.0],
         required: false,
     });
     s.attributes.push(AttributeDef {
         name: Key::parse("score").unwrap(),
         label: "Score".into(),
-        kind: AttributeType::Number { min: None, max: Some(1e6) },
+        kind: AttributeType::Number {
+            min: None,
+            max: Some(1e6),
+        },
         bands: vec![0.5, 2.25],
         required: false,
     });
@@ -100,24 +147,51 @@ fn random_study(seed: u64) -> StudyData {
             1 => QuestionKind::Likert {
                 min: 1,
                 max: 5,
-                anchors: if rng.gen_bool(0.5) { BTreeMap::from([(1, "Low, very".to_string()), (5, "High".to_string())]) } else { BTreeMap::new() },
+                anchors: if rng.gen_bool(0.5) {
+                    BTreeMap::from([(1, "Low, very".to_string()), (5, "High".to_string())])
+                } else {
+                    BTreeMap::new()
+                },
             },
-            _ => QuestionKind::Choice { choices: vec!["Yes".into(), "No, never".into(), "İ".into()] },
+            _ => QuestionKind::Choice {
+                choices: vec!["Yes".into(), "No, never".into(), "İ".into()],
+            },
         };
-        let scope = if rng.gen_bool(0.75) { QuestionScope::Segment } else { QuestionScope::Once };
-        s.questions.push(Question { key: key(rng, "Q", i), kind, scope, prompt: words(rng, 2, 8) });
+        let scope = if rng.gen_bool(0.75) {
+            QuestionScope::Segment
+        } else {
+            QuestionScope::Once
+        };
+        s.questions.push(Question {
+            key: key(rng, "Q", i),
+            kind,
+            scope,
+            prompt: words(rng, 2, 8),
+        });
     }
     // Make sure there is an open question for codings.
     s.questions[0].kind = QuestionKind::Open;
 
     for i in 0..rng.gen_range(1..=3) {
-        s.patients.push(Patient { key: key(rng, "PT", i), description: if rng.gen_bool(0.5) { para(rng) } else { String::new() } });
+        s.patients.push(Patient {
+            key: key(rng, "PT", i),
+            description: if rng.gen_bool(0.5) {
+                para(rng)
+            } else {
+                String::new()
+            },
+        });
     }
     for i in 0..rng.gen_range(1..=4) {
         let markers = (0..rng.gen_range(0..3))
             .map(|j| Marker {
-                name: format!("Marker {j} {}", ["İ", "ş", "and/or", "(x)"].choose(rng).unwrap()),
-                salience: rng.gen_bool(0.7).then(|| Salience::new(rng.gen_range(1..=5)).unwrap()),
+                name: format!(
+                    "Marker {j} {}",
+                    ["İ", "ş", "and/or", "(x)"].choose(rng).unwrap()
+                ),
+                salience: rng
+                    .gen_bool(0.7)
+                    .then(|| Salience::new(rng.gen_range(1..=5)).unwrap()),
             })
             .collect();
         let media = rng.gen_bool(0.5).then(|| {
@@ -134,7 +208,10 @@ fn random_study(seed: u64) -> StudyData {
                 let timed = rng.gen_bool(0.3);
                 let a = rng.gen_range(0..1_000_000);
                 Turn {
-                    speaker: ["T", "P", "Danışan", "Therapist 2"].choose(rng).unwrap().to_string(),
+                    speaker: ["T", "P", "Danışan", "Therapist 2"]
+                        .choose(rng)
+                        .unwrap()
+                        .to_string(),
                     text: words(rng, 1, 10),
                     start_ms: timed.then_some(a),
                     end_ms: timed.then_some(a + 1500),
@@ -146,7 +223,14 @@ fn random_study(seed: u64) -> StudyData {
             label: words(rng, 1, 4),
             patient: s.patients.choose(rng).unwrap().key.clone(),
             session: rng.gen_bool(0.7).then(|| rng.gen_range(1..40)),
-            rupture: *[RuptureType::Withdrawal, RuptureType::Confrontation, RuptureType::Both, RuptureType::Unspecified].choose(rng).unwrap(),
+            rupture: *[
+                RuptureType::Withdrawal,
+                RuptureType::Confrontation,
+                RuptureType::Both,
+                RuptureType::Unspecified,
+            ]
+            .choose(rng)
+            .unwrap(),
             markers,
             media,
             notes: opt_text(rng),
@@ -159,12 +243,18 @@ fn random_study(seed: u64) -> StudyData {
         order.shuffle(rng);
         order.truncate(rng.gen_range(0..=order.len()));
         let mut attributes = BTreeMap::new();
-        attributes.insert("orientation".into(), AttrValue::Text(["CBT", "Şema", "a, b"].choose(rng).unwrap().to_string()));
+        attributes.insert(
+            "orientation".into(),
+            AttrValue::Text(["CBT", "Şema", "a, b"].choose(rng).unwrap().to_string()),
+        );
         if rng.gen_bool(0.7) {
             attributes.insert("years".into(), AttrValue::Integer(rng.gen_range(0..=60)));
         }
         if rng.gen_bool(0.7) {
-            attributes.insert("score".into(), AttrValue::Number(rng.gen_range(-1000..1000) as f64 / 7.0));
+            attributes.insert(
+                "score".into(),
+                AttrValue::Number(rng.gen_range(-1000..1000) as f64 / 7.0),
+            );
         }
         if rng.gen_bool(0.5) {
             attributes.insert("note İ".into(), AttrValue::Text(words(rng, 1, 3)));
@@ -174,7 +264,13 @@ fn random_study(seed: u64) -> StudyData {
         }
         s.participants.push(Participant {
             code: key(rng, "P", i),
-            status: *[ParticipantStatus::Invited, ParticipantStatus::Started, ParticipantStatus::Completed].choose(rng).unwrap(),
+            status: *[
+                ParticipantStatus::Invited,
+                ParticipantStatus::Started,
+                ParticipantStatus::Completed,
+            ]
+            .choose(rng)
+            .unwrap(),
             order,
             attributes,
         });
@@ -191,13 +287,27 @@ fn random_study(seed: u64) -> StudyData {
                     continue;
                 }
                 let answer = match &q.kind {
-                    QuestionKind::Open => Answer::Text(if rng.gen_bool(0.05) { String::new() } else { para(rng) }),
-                    QuestionKind::Likert { min, max, .. } => Answer::Rating(rng.gen_range(*min..=*max)),
-                    QuestionKind::Choice { choices } => Answer::Choice(choices.choose(rng).unwrap().clone()),
+                    QuestionKind::Open => Answer::Text(if rng.gen_bool(0.05) {
+                        String::new()
+                    } else {
+                        para(rng)
+                    }),
+                    QuestionKind::Likert { min, max, .. } => {
+                        Answer::Rating(rng.gen_range(*min..=*max))
+                    }
+                    QuestionKind::Choice { choices } => {
+                        Answer::Choice(choices.choose(rng).unwrap().clone())
+                    }
                 };
-                let created = rng.gen_bool(0.5).then(|| Timestamp(rng.gen_range(1_500_000_000_000..1_900_000_000_000)));
+                let created = rng
+                    .gen_bool(0.5)
+                    .then(|| Timestamp(rng.gen_range(1_500_000_000_000..1_900_000_000_000)));
                 s.responses.push(Response {
-                    key: ResponseKey { participant: p.code.clone(), segment: seg, question: q.key.clone() },
+                    key: ResponseKey {
+                        participant: p.code.clone(),
+                        segment: seg,
+                        question: q.key.clone(),
+                    },
                     answer,
                     created_at: created,
                     updated_at: created.map(|t| Timestamp(t.0 + rng.gen_range(0..100_000))),
@@ -229,7 +339,9 @@ fn random_study(seed: u64) -> StudyData {
                 inclusion: opt_text(rng),
                 exclusion: opt_text(rng),
                 example: opt_text(rng),
-                colour: rng.gen_bool(0.5).then(|| format!("#{:06X}", rng.gen_range(0..0xFFFFFF))),
+                colour: rng
+                    .gen_bool(0.5)
+                    .then(|| format!("#{:06X}", rng.gen_range(0..0xFFFFFF))),
             });
             for k in 0..rng.gen_range(0..=2) {
                 s.codes.push(Code {
@@ -246,18 +358,39 @@ fn random_study(seed: u64) -> StudyData {
         }
     }
 
-    s.coders = vec![Coder { name: Key::parse("Ayla").unwrap() }, Coder { name: Key::parse("Burak Ş").unwrap() }, Coder { name: Key::parse(CONSENSUS).unwrap() }];
+    s.coders = vec![
+        Coder {
+            name: Key::parse("Ayla").unwrap(),
+        },
+        Coder {
+            name: Key::parse("Burak Ş").unwrap(),
+        },
+        Coder {
+            name: Key::parse(CONSENSUS).unwrap(),
+        },
+    ];
     s.coders.truncate(rng.gen_range(0..=3));
-    let codable: Vec<CodePath> = s.codes.iter().filter(|c| c.codable).map(|c| c.path.clone()).collect();
-    let texts: Vec<(ResponseKey, usize)> =
-        s.responses.iter().filter_map(|r| r.answer.text().map(|t| (r.key.clone(), t.chars().count()))).collect();
+    let codable: Vec<CodePath> = s
+        .codes
+        .iter()
+        .filter(|c| c.codable)
+        .map(|c| c.path.clone())
+        .collect();
+    let texts: Vec<(ResponseKey, usize)> = s
+        .responses
+        .iter()
+        .filter_map(|r| r.answer.text().map(|t| (r.key.clone(), t.chars().count())))
+        .collect();
     if !s.coders.is_empty() && !codable.is_empty() && !texts.is_empty() {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..rng.gen_range(0..30) {
             let (rk, len) = texts.choose(rng).unwrap().clone();
             let span = if len > 0 && rng.gen_bool(0.8) {
                 let a = rng.gen_range(0..len);
-                Some(Span { start: a, end: rng.gen_range(a + 1..=len) })
+                Some(Span {
+                    start: a,
+                    end: rng.gen_range(a + 1..=len),
+                })
             } else {
                 None
             };
@@ -274,11 +407,26 @@ fn random_study(seed: u64) -> StudyData {
         }
     }
     if let Some(r) = s.responses.first() {
-        s.memos.push(Memo { author: "Ayla".into(), target: MemoTarget::Response(r.key.clone()), text: para(rng), created_at: None });
+        s.memos.push(Memo {
+            author: "Ayla".into(),
+            target: MemoTarget::Response(r.key.clone()),
+            text: para(rng),
+            created_at: None,
+        });
     }
-    s.memos.push(Memo { author: "PI, İ".into(), target: MemoTarget::Study, text: para(rng), created_at: Some(Timestamp(1_700_000_000_123)) });
+    s.memos.push(Memo {
+        author: "PI, İ".into(),
+        target: MemoTarget::Study,
+        text: para(rng),
+        created_at: Some(Timestamp(1_700_000_000_123)),
+    });
     if let Some(c) = s.codes.first() {
-        s.memos.push(Memo { author: "x".into(), target: MemoTarget::Code(c.path.clone()), text: "n".into(), created_at: None });
+        s.memos.push(Memo {
+            author: "x".into(),
+            target: MemoTarget::Code(c.path.clone()),
+            text: "n".into(),
+            created_at: None,
+        });
     }
     s.audit.push(AuditEvent {
         at: Timestamp(1_700_000_000_000),
@@ -292,7 +440,9 @@ fn random_study(seed: u64) -> StudyData {
 
 async fn through_db(study: &StudyData) -> StudyData {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.rupturelab")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.rupturelab"))
+        .await
+        .unwrap();
     let id = store.create_study(study).await.unwrap();
     let back = store.load_study(id).await.unwrap();
     store.close().await;
@@ -300,16 +450,28 @@ async fn through_db(study: &StudyData) -> StudyData {
 }
 
 fn roundtrip(seed: u64) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let original = random_study(seed);
     let folder1 = write_folder(&original);
     let parsed1 = parse_folder(&folder1).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     // The folder keeps everything: what is written reads back as the same study.
-    assert_eq!(parsed1, original, "seed {seed}: folder round trip changed the data");
+    assert_eq!(
+        parsed1, original,
+        "seed {seed}: folder round trip changed the data"
+    );
     let db1 = rt.block_on(through_db(&parsed1));
-    assert_eq!(db1, original, "seed {seed}: database round trip changed the data");
+    assert_eq!(
+        db1, original,
+        "seed {seed}: database round trip changed the data"
+    );
     let folder2 = write_folder(&db1);
-    assert_eq!(folder2, folder1, "seed {seed}: the second export differs from the first");
+    assert_eq!(
+        folder2, folder1,
+        "seed {seed}: the second export differs from the first"
+    );
     let db2 = rt.block_on(through_db(&parse_folder(&folder2).unwrap()));
     assert_eq!(db2, db1, "seed {seed}");
 }
@@ -327,14 +489,22 @@ fn example_study_round_trips_through_folder_and_db() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rupture-study");
     let mut files = rupturelab_core::folder::FolderFiles::new();
     for entry in walk(std::path::Path::new(dir)) {
-        let rel = entry.strip_prefix(dir).unwrap().to_string_lossy().trim_start_matches('/').to_string();
+        let rel = entry
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .trim_start_matches('/')
+            .to_string();
         if rupturelab_core::folder::is_study_file(&rel) {
             files.insert(rel, std::fs::read(&entry).unwrap());
         }
     }
     let study = parse_folder(&files).unwrap();
     assert_eq!(study.responses.len(), 360);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let db = rt.block_on(through_db(&study));
     assert_eq!(db, study);
     let again = parse_folder(&write_folder(&db)).unwrap();
