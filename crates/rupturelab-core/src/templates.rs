@@ -57,7 +57,7 @@ mod tests {
 
     #[test]
     fn every_template_parses() {
-        assert_eq!(CodebookTemplate::CauseResolution.codes().len(), 29);
+        assert_eq!(CodebookTemplate::CauseResolution.codes().len(), 30);
         assert_eq!(CodebookTemplate::ThreeRs.codes().len(), 27);
         assert!(CodebookTemplate::Empty.codes().is_empty());
     }
