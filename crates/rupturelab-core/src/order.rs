@@ -86,7 +86,7 @@ mod tests {
 
     fn check_balanced(n: usize) {
         let rows = williams_rows(n);
-        assert_eq!(rows.len(), if n % 2 == 0 { n } else { 2 * n });
+        assert_eq!(rows.len(), if n.is_multiple_of(2) { n } else { 2 * n });
         for r in &rows {
             let mut s = r.clone();
             s.sort();
@@ -110,7 +110,7 @@ mod tests {
         }
         if n > 1 {
             assert_eq!(pairs.len(), n * (n - 1), "every ordered pair is adjacent");
-            let want = if n % 2 == 0 { 1 } else { 2 };
+            let want = if n.is_multiple_of(2) { 1 } else { 2 };
             assert!(
                 pairs.values().all(|&c| c == want),
                 "first-order carryover balanced"

@@ -1,0 +1,475 @@
+//! The console's design pages: the segment list, the segment editor (rupture
+//! metadata, 3RS markers with salience, media window, transcript pasted as
+//! `SPEAKER: text` lines) and the question editor (open, Likert with anchors,
+//! single choice; per segment or once).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use rupturelab_core::{
+    Key, Marker, Media, Question, QuestionKind, QuestionScope, RuptureType, Salience, Segment, Turn,
+};
+use tower_sessions::Session;
+
+use crate::accounts::Researcher;
+use crate::console::{shell, study_by_key, Shell};
+use crate::error::Error;
+use crate::views::{fmt_ms, render};
+use crate::AppState;
+
+struct SegRow {
+    key: String,
+    label: String,
+    patient: String,
+    rupture: &'static str,
+    turns: usize,
+}
+
+struct QRow {
+    key: String,
+    kind: &'static str,
+    scope: &'static str,
+    prompt: String,
+    options: String,
+}
+
+#[derive(Template)]
+#[template(path = "design.html")]
+struct DesignPage {
+    title: String,
+    s: Shell,
+    segments: Vec<SegRow>,
+    questions: Vec<QRow>,
+    attributes: Vec<(String, String, &'static str, bool)>,
+}
+
+fn question_options(k: &QuestionKind) -> String {
+    match k {
+        QuestionKind::Open => String::new(),
+        QuestionKind::Likert { min, max, anchors } => {
+            let mut lines = vec![format!("{min}-{max}")];
+            lines.extend(anchors.iter().map(|(v, l)| format!("{v} = {l}")));
+            lines.join("\n")
+        }
+        QuestionKind::Choice { choices } => choices.join("\n"),
+    }
+}
+
+/// The design overview.
+pub async fn design(
+    State(state): State<AppState>,
+    Researcher(user): Researcher,
+    session: Session,
+    Path(study): Path<String>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let d = state.store.study_design(info.id).await?;
+    let segments = state.store.study_segments(info.id).await?;
+    let page = DesignPage {
+        title: format!("Design — {}", info.title),
+        segments: segments
+            .iter()
+            .map(|s| SegRow {
+                key: s.key.to_string(),
+                label: s.label.clone(),
+                patient: s.patient.to_string(),
+                rupture: s.rupture.as_str(),
+                turns: s.turns.len(),
+            })
+            .collect(),
+        questions: d
+            .questions
+            .iter()
+            .map(|q| QRow {
+                key: q.key.to_string(),
+                kind: q.kind.name(),
+                scope: q.scope.as_str(),
+                prompt: q.prompt.clone(),
+                options: question_options(&q.kind),
+            })
+            .collect(),
+        attributes: d
+            .attributes
+            .iter()
+            .map(|a| {
+                (
+                    a.name.to_string(),
+                    a.label.clone(),
+                    a.kind.name(),
+                    a.required,
+                )
+            })
+            .collect(),
+        s: shell(&session, &user, Some(&info)).await?,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "segment_edit.html")]
+struct SegmentPage {
+    title: String,
+    s: Shell,
+    key: String,
+    label: String,
+    patient: String,
+    session_no: String,
+    rupture: &'static str,
+    markers: String,
+    media_ref: String,
+    media_start: String,
+    media_end: String,
+    notes: String,
+    transcript: String,
+    is_new: bool,
+}
+
+/// The segment editor (an unknown key opens an empty form to create it).
+pub async fn segment_form(
+    State(state): State<AppState>,
+    Researcher(user): Researcher,
+    session: Session,
+    Path((study, key)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    Key::parse(&key).map_err(|e| Error::Invalid(format!("the segment key {e}")))?;
+    let seg = state
+        .store
+        .study_segments(info.id)
+        .await?
+        .into_iter()
+        .find(|s| s.key.as_str() == key);
+    let is_new = seg.is_none();
+    let s = seg.unwrap_or_else(|| Segment {
+        key: Key::parse(&key).expect("checked"),
+        label: String::new(),
+        patient: Key::parse("PT1").expect("valid"),
+        session: None,
+        rupture: RuptureType::Unspecified,
+        markers: Vec::new(),
+        media: None,
+        notes: None,
+        turns: Vec::new(),
+    });
+    let page = SegmentPage {
+        title: format!("Segment {key} — {}", info.title),
+        key: s.key.to_string(),
+        label: s.label.clone(),
+        patient: s.patient.to_string(),
+        session_no: s.session.map(|v| v.to_string()).unwrap_or_default(),
+        rupture: s.rupture.as_str(),
+        markers: s
+            .markers
+            .iter()
+            .map(|m| match m.salience {
+                Some(v) => format!("{} = {}", m.name, v.get()),
+                None => m.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        media_ref: s
+            .media
+            .as_ref()
+            .map(|m| m.reference.clone())
+            .unwrap_or_default(),
+        media_start: s
+            .media
+            .as_ref()
+            .and_then(|m| m.start_ms)
+            .map(fmt_ms)
+            .unwrap_or_default(),
+        media_end: s
+            .media
+            .as_ref()
+            .and_then(|m| m.end_ms)
+            .map(fmt_ms)
+            .unwrap_or_default(),
+        notes: s.notes.clone().unwrap_or_default(),
+        transcript: s
+            .turns
+            .iter()
+            .map(|t| format!("{}: {}", t.speaker, t.text))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        is_new,
+        s: shell(&session, &user, Some(&info)).await?,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct NewSegment {
+    key: String,
+}
+
+/// Opens the editor for a new segment key.
+pub async fn new_segment(
+    Researcher(_user): Researcher,
+    Path(study): Path<String>,
+    Form(f): Form<NewSegment>,
+) -> Result<Response, Error> {
+    let key =
+        Key::parse(f.key.trim()).map_err(|e| Error::Invalid(format!("the segment key {e}")))?;
+    Ok(Redirect::to(&format!(
+        "/studies/{}/segments/{}",
+        crate::views::url_encode(&study),
+        crate::views::url_encode(key.as_str())
+    ))
+    .into_response())
+}
+
+/// Parses a pasted transcript: `SPEAKER: text` lines; a line without a
+/// speaker prefix continues the previous turn.
+pub fn parse_transcript(text: &str) -> Result<Vec<Turn>, Error> {
+    let mut turns: Vec<Turn> = Vec::new();
+    for (i, line) in rupturelab_core::text::normalize(text).lines().enumerate() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            continue;
+        }
+        let speaker = line.split_once(':').and_then(|(s, rest)| {
+            let s = s.trim();
+            (!s.is_empty() && s.chars().count() <= 24 && !s.contains(char::is_whitespace))
+                .then(|| (s.to_string(), rest.trim().to_string()))
+        });
+        match speaker {
+            Some((speaker, said)) => turns.push(Turn {
+                speaker,
+                text: said,
+                start_ms: None,
+                end_ms: None,
+            }),
+            None => match turns.last_mut() {
+                Some(t) => {
+                    t.text.push('\n');
+                    t.text.push_str(line.trim());
+                }
+                None => {
+                    return Err(Error::Invalid(format!(
+                        "transcript line {}: start a turn with the speaker, e.g. `T: …` or `P: …`",
+                        i + 1
+                    )))
+                }
+            },
+        }
+    }
+    Ok(turns)
+}
+
+fn parse_markers(text: &str) -> Result<Vec<Marker>, Error> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| match l.rsplit_once('=') {
+            Some((name, sal)) => {
+                let v: i64 = sal.trim().parse().map_err(|_| {
+                    Error::Invalid(format!(
+                        "marker `{l}`: the salience after `=` is a number 1–5"
+                    ))
+                })?;
+                Ok(Marker {
+                    name: name.trim().to_string(),
+                    salience: Some(Salience::new(v).map_err(Error::Invalid)?),
+                })
+            }
+            None => Ok(Marker {
+                name: l.to_string(),
+                salience: None,
+            }),
+        })
+        .collect()
+}
+
+fn opt_time(s: &str, field: &str) -> Result<Option<i64>, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    rupturelab_core::folder::parse_time(s)
+        .map(Some)
+        .map_err(|e| Error::Invalid(format!("{field}: {e}")))
+}
+
+#[derive(serde::Deserialize)]
+pub struct SegmentForm {
+    label: String,
+    patient: String,
+    session_no: String,
+    rupture: String,
+    markers: String,
+    media_ref: String,
+    media_start: String,
+    media_end: String,
+    notes: String,
+    transcript: String,
+}
+
+/// Saves a segment (creates it when new).
+pub async fn save_segment(
+    State(state): State<AppState>,
+    Researcher(_user): Researcher,
+    Path((study, key)): Path<(String, String)>,
+    Form(f): Form<SegmentForm>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let key = Key::parse(&key).map_err(|e| Error::Invalid(format!("the segment key {e}")))?;
+    let media = if f.media_ref.trim().is_empty() {
+        None
+    } else {
+        Some(Media {
+            reference: f.media_ref.trim().to_string(),
+            start_ms: opt_time(&f.media_start, "media start")?,
+            end_ms: opt_time(&f.media_end, "media end")?,
+        })
+    };
+    let seg = Segment {
+        key,
+        label: f.label.trim().to_string(),
+        patient: Key::parse(f.patient.trim())
+            .map_err(|e| Error::Invalid(format!("the patient key {e}")))?,
+        session: match f.session_no.trim() {
+            "" => None,
+            s => Some(
+                s.parse()
+                    .map_err(|_| Error::Invalid("the session is a whole number".into()))?,
+            ),
+        },
+        rupture: RuptureType::parse(&f.rupture).map_err(Error::Invalid)?,
+        markers: parse_markers(&f.markers)?,
+        media,
+        notes: Some(f.notes.trim().to_string()).filter(|n| !n.is_empty()),
+        turns: parse_transcript(&f.transcript)?,
+    };
+    state.store.upsert_segment(info.id, &seg).await?;
+    tracing::info!(study = %info.key, segment = %seg.key, "segment saved");
+    Ok(Redirect::to(&format!(
+        "/studies/{}/design",
+        crate::views::url_encode(&study)
+    ))
+    .into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct QuestionForm {
+    key: String,
+    kind: String,
+    scope: String,
+    prompt: String,
+    #[serde(default)]
+    options: String,
+}
+
+/// Parses the options box of a question form: nothing for open questions;
+/// `min-max` then `value = label` anchors for Likert; one choice per line.
+pub fn parse_question_kind(kind: &str, options: &str) -> Result<QuestionKind, Error> {
+    let lines: Vec<&str> = options
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    match kind {
+        "open" => Ok(QuestionKind::Open),
+        "likert" => {
+            let range = lines.first().copied().unwrap_or("1-5");
+            let (a, b) = range
+                .split_once('-')
+                .and_then(|(a, b)| {
+                    Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?))
+                })
+                .filter(|(a, b)| a < b && b - a <= 20)
+                .ok_or_else(|| {
+                    Error::Invalid(format!("the scale `{range}` should look like 1-5"))
+                })?;
+            let mut anchors = BTreeMap::new();
+            for l in lines.iter().skip(1) {
+                let (v, label) = l.split_once('=').ok_or_else(|| {
+                    Error::Invalid(format!("anchor `{l}` should look like `1 = Very mild`"))
+                })?;
+                let v: i64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| Error::Invalid(format!("anchor `{l}`: the point is a number")))?;
+                anchors.insert(v, label.trim().to_string());
+            }
+            Ok(QuestionKind::Likert {
+                min: a,
+                max: b,
+                anchors,
+            })
+        }
+        "choice" => {
+            if lines.len() < 2 {
+                return Err(Error::Invalid(
+                    "a choice question needs at least two choices, one per line".into(),
+                ));
+            }
+            Ok(QuestionKind::Choice {
+                choices: lines.iter().map(|s| s.to_string()).collect(),
+            })
+        }
+        o => Err(Error::Invalid(format!("unknown question kind `{o}`"))),
+    }
+}
+
+/// Creates or updates a question.
+pub async fn save_question(
+    State(state): State<AppState>,
+    Researcher(_user): Researcher,
+    Path(study): Path<String>,
+    Form(f): Form<QuestionForm>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let q = Question {
+        key: Key::parse(f.key.trim())
+            .map_err(|e| Error::Invalid(format!("the question key {e}")))?,
+        kind: parse_question_kind(&f.kind, &f.options)?,
+        scope: match f.scope.as_str() {
+            "once" => QuestionScope::Once,
+            "segment" => QuestionScope::Segment,
+            o => return Err(Error::Invalid(format!("unknown scope `{o}`"))),
+        },
+        prompt: rupturelab_core::text::normalize(f.prompt.trim()),
+    };
+    if q.prompt.is_empty() {
+        return Err(Error::Invalid("the question text is empty".into()));
+    }
+    state.store.upsert_question(info.id, &q).await?;
+    tracing::info!(study = %info.key, question = %q.key, "question saved");
+    Ok(Redirect::to(&format!(
+        "/studies/{}/design",
+        crate::views::url_encode(&study)
+    ))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcripts_parse_speaker_lines_and_continuations() {
+        let t = parse_transcript("T: Hello.\nP: Hi\nstill me\n\nT: Okay").unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            (t[1].speaker.as_str(), t[1].text.as_str()),
+            ("P", "Hi\nstill me")
+        );
+        assert!(parse_transcript("no speaker here").is_err());
+    }
+
+    #[test]
+    fn question_options_parse_for_each_kind() {
+        match parse_question_kind("likert", "1-7\n1 = low\n7 = high").unwrap() {
+            QuestionKind::Likert { min, max, anchors } => {
+                assert_eq!((min, max, anchors.len()), (1, 7, 2))
+            }
+            _ => panic!(),
+        }
+        assert!(parse_question_kind("choice", "only one").is_err());
+        assert!(parse_question_kind("likert", "5-1").is_err());
+        assert_eq!(parse_question_kind("open", "").unwrap(), QuestionKind::Open);
+    }
+}
