@@ -4,6 +4,7 @@
 
 mod folder_io;
 mod output;
+mod serve_cmd;
 mod study_cmds;
 mod views;
 
@@ -95,6 +96,13 @@ enum Command {
         #[command(subcommand)]
         action: ResponsesAction,
     },
+    /// Start the web application (participant pages, researcher console, API).
+    Serve(serve_cmd::ServeArgs),
+    /// Manage web accounts.
+    User {
+        #[command(subcommand)]
+        action: serve_cmd::UserAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -160,6 +168,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             views::responses(&study, filter)?
         }
+        Command::Serve(args) => {
+            return serve_cmd::serve(&db_path(&cli, args.demo), args).await;
+        }
+        Command::User { action } => serve_cmd::user(&db_path(&cli, false), action).await?,
     };
     print!("{}", report.render(format));
     Ok(())

@@ -61,7 +61,10 @@ impl Fixture {
     }
     fn cmd_db(&self, db: &Path) -> Command {
         let mut c = Command::cargo_bin("rupturelab").unwrap();
-        c.current_dir(self.dir.path()).env_remove("RUPTURELAB_DB").arg("--db").arg(db);
+        c.current_dir(self.dir.path())
+            .env_remove("RUPTURELAB_DB")
+            .arg("--db")
+            .arg(db);
         c
     }
     fn import(&self) -> assert_cmd::assert::Assert {
@@ -79,7 +82,14 @@ impl Fixture {
 #[test]
 fn demo_prints_the_overview_computed_from_the_database() {
     let f = Fixture::new();
-    let out = f.cmd().arg("demo").assert().success().get_output().stdout.clone();
+    let out = f
+        .cmd()
+        .arg("demo")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let s = String::from_utf8(out).unwrap();
     for needle in [
         "Loaded the bundled example study",
@@ -94,9 +104,17 @@ fn demo_prints_the_overview_computed_from_the_database() {
         assert!(s.contains(needle), "missing {needle:?} in\n{s}");
     }
     // A second run reuses the database.
-    f.cmd().arg("demo").assert().success().stdout(contains("Using the example study already in"));
+    f.cmd()
+        .arg("demo")
+        .assert()
+        .success()
+        .stdout(contains("Using the example study already in"));
     // --fresh rebuilds.
-    f.cmd().args(["demo", "--fresh"]).assert().success().stdout(contains("Loaded the bundled example study"));
+    f.cmd()
+        .args(["demo", "--fresh"])
+        .assert()
+        .success()
+        .stdout(contains("Loaded the bundled example study"));
 }
 
 #[test]
@@ -113,9 +131,22 @@ fn demo_theme_counts_match_the_codings_file() {
             responses.insert((r[1].to_string(), r[2].to_string(), r[3].to_string()));
         }
     }
-    let out = f.cmd().args(["demo", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let out = f
+        .cmd()
+        .args(["demo", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let row = v["themes_cause"].as_array().unwrap().iter().find(|r| r["code"] == "Cause/Therapist").unwrap().clone();
+    let row = v["themes_cause"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "Cause/Therapist")
+        .unwrap()
+        .clone();
     assert_eq!(row["participants"], ps.len() as i64);
     assert_eq!(row["responses"], responses.len() as i64);
 }
@@ -123,54 +154,119 @@ fn demo_theme_counts_match_the_codings_file() {
 #[test]
 fn import_export_import_export_gives_identical_folders() {
     let f = Fixture::new();
-    f.import().success().stdout(is_match(r"responses\s+360\n").unwrap());
+    f.import()
+        .success()
+        .stdout(is_match(r"responses\s+360\n").unwrap());
     let out1 = f.dir.path().join("out1");
     f.cmd().arg("export-folder").arg(&out1).assert().success();
     let db2 = f.dir.path().join("t2.rupturelab");
     f.cmd_db(&db2).arg("import").arg(&out1).assert().success();
     let out2 = f.dir.path().join("out2");
-    f.cmd_db(&db2).arg("export-folder").arg(&out2).assert().success();
-    for name in ["study.toml", "codebook.toml", "participants.csv", "responses.csv", "codings.csv", "segments/S4.txt"] {
-        assert_eq!(std::fs::read(out1.join(name)).unwrap(), std::fs::read(out2.join(name)).unwrap(), "{name} differs");
+    f.cmd_db(&db2)
+        .arg("export-folder")
+        .arg(&out2)
+        .assert()
+        .success();
+    for name in [
+        "study.toml",
+        "codebook.toml",
+        "participants.csv",
+        "responses.csv",
+        "codings.csv",
+        "segments/S4.txt",
+    ] {
+        assert_eq!(
+            std::fs::read(out1.join(name)).unwrap(),
+            std::fs::read(out2.join(name)).unwrap(),
+            "{name} differs"
+        );
     }
     // The exported codings carry both offsets and quotes.
     let codings = std::fs::read_to_string(out1.join("codings.csv")).unwrap();
-    assert!(codings.starts_with("coder,participant,segment,question,code,start,end,quote,occurrence,memo\n"));
+    assert!(codings
+        .starts_with("coder,participant,segment,question,code,start,end,quote,occurrence,memo\n"));
     // Exporting into a non-empty folder needs --force.
-    f.cmd().arg("export-folder").arg(&out1).assert().failure().stderr(contains("--force"));
-    f.cmd().arg("export-folder").arg(&out1).arg("--force").assert().success();
+    f.cmd()
+        .arg("export-folder")
+        .arg(&out1)
+        .assert()
+        .failure()
+        .stderr(contains("--force"));
+    f.cmd()
+        .arg("export-folder")
+        .arg(&out1)
+        .arg("--force")
+        .assert()
+        .success();
 }
 
 #[test]
 fn importing_the_same_study_twice_is_refused_and_replace_works() {
     let f = Fixture::new();
     f.import().success();
-    f.import().failure().stderr(contains("already exists")).stderr(contains("--replace"));
-    f.cmd().arg("import").arg(f.study()).arg("--replace").assert().success();
-    f.cmd().arg("studies").assert().success().stdout(contains("rupture-study"));
+    f.import()
+        .failure()
+        .stderr(contains("already exists"))
+        .stderr(contains("--replace"));
+    f.cmd()
+        .arg("import")
+        .arg(f.study())
+        .arg("--replace")
+        .assert()
+        .success();
+    f.cmd()
+        .arg("studies")
+        .assert()
+        .success()
+        .stdout(contains("rupture-study"));
 }
 
 #[test]
 fn misspelt_code_path_names_file_line_and_suggestion() {
     let f = Fixture::new();
-    f.edit("codings.csv", "Cause/Patient/Resistance", "Cause/Patient/Resistence");
-    let line = f.read("codings.csv").lines().position(|l| l.contains("Resistence")).unwrap() + 1;
+    f.edit(
+        "codings.csv",
+        "Cause/Patient/Resistance",
+        "Cause/Patient/Resistence",
+    );
+    let line = f
+        .read("codings.csv")
+        .lines()
+        .position(|l| l.contains("Resistence"))
+        .unwrap()
+        + 1;
     f.import_fails(&[
         &format!("codings.csv line {line}, column `code`: code path `Cause/Patient/Resistence` is not in codebook.toml; did you mean `Cause/Patient/Resistance`?"),
         "nothing was imported",
     ]);
-    assert!(!f.db().exists() || {
-        // If the file was created, it holds no study.
-        let out = f.cmd().arg("studies").assert().success().get_output().stdout.clone();
-        !String::from_utf8(out).unwrap().contains("rupture-study")
-    });
+    assert!(
+        !f.db().exists() || {
+            // If the file was created, it holds no study.
+            let out = f
+                .cmd()
+                .arg("studies")
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone();
+            !String::from_utf8(out).unwrap().contains("rupture-study")
+        }
+    );
 }
 
 #[test]
 fn failed_replace_leaves_the_stored_study_unchanged() {
     let f = Fixture::new();
     f.import().success();
-    let before = f.cmd().args(["responses", "list", "--format", "csv"]).assert().success().get_output().stdout.clone();
+    let before = f
+        .cmd()
+        .args(["responses", "list", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     f.edit("responses.csv", "P01,S1,Q1,", "P99,S1,Q1,");
     f.cmd()
         .arg("import")
@@ -179,7 +275,14 @@ fn failed_replace_leaves_the_stored_study_unchanged() {
         .assert()
         .failure()
         .stderr(contains("participant `P99` is not in participants.csv"));
-    let after = f.cmd().args(["responses", "list", "--format", "csv"]).assert().success().get_output().stdout.clone();
+    let after = f
+        .cmd()
+        .args(["responses", "list", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     assert_eq!(before, after);
 }
 
@@ -189,22 +292,42 @@ fn offsets_outside_the_text_are_rejected() {
     let mut s = f.read("codings.csv");
     s.push_str("Ayla,P01,S1,Q1,Cause/Patient/Resistance,,,,\n");
     // switch to explicit offset columns
-    s = s.replacen("coder,participant,segment,question,code,quote,occurrence", "coder,participant,segment,question,code,quote,occurrence,start,end", 1);
+    s = s.replacen(
+        "coder,participant,segment,question,code,quote,occurrence",
+        "coder,participant,segment,question,code,quote,occurrence,start,end",
+        1,
+    );
     let s: String = s
         .lines()
         .enumerate()
-        .map(|(i, l)| if i == 0 { format!("{l}\n") } else { format!("{l},,\n") })
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                format!("{l},,\n")
+            }
+        })
         .collect();
-    let s = s.replace("Ayla,P01,S1,Q1,Cause/Patient/Resistance,,,,,,\n", "Ayla,P01,S1,Q1,Cause/Patient/Resistance,,,5000,5010\n");
+    let s = s.replace(
+        "Ayla,P01,S1,Q1,Cause/Patient/Resistance,,,,,,\n",
+        "Ayla,P01,S1,Q1,Cause/Patient/Resistance,,,5000,5010\n",
+    );
     f.write("codings.csv", s);
-    f.import_fails(&["codings.csv line", "column `end`: end 5010 is past the end of the answer"]);
+    f.import_fails(&[
+        "codings.csv line",
+        "column `end`: end 5010 is past the end of the answer",
+    ]);
 }
 
 #[test]
 fn unknown_participant_and_segment_are_named() {
     let f = Fixture::new();
     f.edit("responses.csv", "P02,S1,Q1,", "P02,S9,Q1,");
-    f.edit("participants.csv", "S1;S2;S6;S3;S5;S4,CBT,3", "S1;S2;S6;S3;S5;S7,CBT,3");
+    f.edit(
+        "participants.csv",
+        "S1;S2;S6;S3;S5;S4,CBT,3",
+        "S1;S2;S6;S3;S5;S7,CBT,3",
+    );
     f.import_fails(&[
         "responses.csv line",
         "segment `S9` has no file segments/S9.txt",
@@ -242,15 +365,41 @@ fn invalid_utf8_is_located() {
 #[test]
 fn bom_and_crlf_files_import_like_plain_ones() {
     let f = Fixture::new();
-    for name in ["participants.csv", "responses.csv", "codings.csv", "study.toml", "segments/S1.txt"] {
+    for name in [
+        "participants.csv",
+        "responses.csv",
+        "codings.csv",
+        "study.toml",
+        "segments/S1.txt",
+    ] {
         let s = f.read(name).replace('\n', "\r\n");
         let mut bytes = b"\xEF\xBB\xBF".to_vec();
         bytes.extend(s.as_bytes());
         f.write(name, bytes);
     }
-    f.import().success().stdout(is_match(r"codings\s+1903\n").unwrap());
+    f.import()
+        .success()
+        .stdout(is_match(r"codings\s+1903\n").unwrap());
     // Stored text has LF line ends: one answer in the example has a line break.
-    let out = f.cmd().args(["responses", "list", "--format", "json", "--participant", "P07", "--segment", "S4", "--question", "Q2"]).assert().success().get_output().stdout.clone();
+    let out = f
+        .cmd()
+        .args([
+            "responses",
+            "list",
+            "--format",
+            "json",
+            "--participant",
+            "P07",
+            "--segment",
+            "S4",
+            "--question",
+            "Q2",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let answer = v["responses"][0]["answer"].as_str().unwrap();
     assert!(!answer.contains('\r'));
@@ -259,7 +408,11 @@ fn bom_and_crlf_files_import_like_plain_ones() {
 #[test]
 fn quotes_not_found_or_ambiguous_are_explained() {
     let f = Fixture::new();
-    f.edit("codings.csv", "consensus,P01,S1,Q1,", "consensus,P01,S1,Q1,Cause/Patient/Pathology,this text is nowhere,\nconsensus,P01,S1,Q1,");
+    f.edit(
+        "codings.csv",
+        "consensus,P01,S1,Q1,",
+        "consensus,P01,S1,Q1,Cause/Patient/Pathology,this text is nowhere,\nconsensus,P01,S1,Q1,",
+    );
     let mut s = f.read("codings.csv");
     // "the" appears many times in most answers
     s.push_str("Ayla,P03,S2,Q2,Resolution/Technical/Rationale,the,\n");
@@ -277,8 +430,14 @@ fn broken_toml_and_missing_files_say_where() {
     f.import_fails(&["study.toml line"]);
 
     let f = Fixture::new();
-    f.edit("study.toml", "presentation_order = \"latin-square\"", "presentation_order = \"latin\"");
-    f.import_fails(&["study.toml, settings.presentation_order: unknown presentation order `latin`"]);
+    f.edit(
+        "study.toml",
+        "presentation_order = \"latin-square\"",
+        "presentation_order = \"latin\"",
+    );
+    f.import_fails(&[
+        "study.toml, settings.presentation_order: unknown presentation order `latin`",
+    ]);
 
     let f = Fixture::new();
     std::fs::remove_file(f.file("study.toml")).unwrap();
@@ -286,18 +445,41 @@ fn broken_toml_and_missing_files_say_where() {
 
     let f = Fixture::new();
     f.edit("segments/S3.txt", "patient: PT3", "patient: PT33");
-    f.import_fails(&["segments/S3.txt line 2, patient: patient `PT33` is not in study.toml; did you mean `PT3`?"]);
+    f.import_fails(&[
+        "segments/S3.txt line 2, patient: patient `PT33` is not in study.toml; did you mean `PT3`?",
+    ]);
 
     let f = Fixture::new();
-    f.edit("codebook.toml", "path = \"Cause/Patient/Resistance\"", "path = \"Cause/Patiant/Resistance\"");
-    f.import_fails(&["codebook.toml line", "the parent `Cause/Patiant` of `Cause/Patiant/Resistance` must be listed before it"]);
+    f.edit(
+        "codebook.toml",
+        "path = \"Cause/Patient/Resistance\"",
+        "path = \"Cause/Patiant/Resistance\"",
+    );
+    f.import_fails(&[
+        "codebook.toml line",
+        "the parent `Cause/Patiant` of `Cause/Patiant/Resistance` must be listed before it",
+    ]);
 
     let f = Fixture::new();
-    f.edit("responses.csv", "participant,segment,question,text,value", "participant,segment,question,txt,value");
+    f.edit(
+        "responses.csv",
+        "participant,segment,question,text,value",
+        "participant,segment,question,txt,value",
+    );
     f.import_fails(&["responses.csv line 1, column `txt`: unknown column; did you mean `text`?"]);
 
     let f = Fixture::new();
-    let s: String = f.read("responses.csv").lines().map(|l| if l.starts_with("P01,S1,Q3,,") { "P01,S1,Q3,,7\n".to_string() } else { format!("{l}\n") }).collect();
+    let s: String = f
+        .read("responses.csv")
+        .lines()
+        .map(|l| {
+            if l.starts_with("P01,S1,Q3,,") {
+                "P01,S1,Q3,,7\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
     f.write("responses.csv", s);
     f.import_fails(&["`7` is not a whole number from 1 to 5"]);
 }
@@ -312,7 +494,10 @@ fn turkish_example_imports_with_unicode_offsets() {
     let codings = std::fs::read_to_string(out.join("codings.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(codings.as_bytes());
     let responses = std::fs::read_to_string(out.join("responses.csv")).unwrap();
-    let answers: Vec<csv::StringRecord> = csv::Reader::from_reader(responses.as_bytes()).records().map(|r| r.unwrap()).collect();
+    let answers: Vec<csv::StringRecord> = csv::Reader::from_reader(responses.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .collect();
     let mut checked = 0;
     for r in rdr.records() {
         let r = r.unwrap();
@@ -320,14 +505,20 @@ fn turkish_example_imports_with_unicode_offsets() {
             continue;
         }
         let (start, end): (usize, usize) = (r[5].parse().unwrap(), r[6].parse().unwrap());
-        let answer = answers.iter().find(|a| a[0] == r[1] && a[1] == r[2] && a[2] == r[3]).unwrap();
+        let answer = answers
+            .iter()
+            .find(|a| a[0] == r[1] && a[1] == r[2] && a[2] == r[3])
+            .unwrap();
         let slice: String = answer[3].chars().skip(start).take(end - start).collect();
         assert_eq!(slice, &r[7], "offsets are code points");
         checked += 1;
     }
     assert!(checked > 5);
     // The export marks the quote that occurs twice with its occurrence.
-    assert!(codings.lines().any(|l| l.contains("danışan susuyor,2")), "{codings}");
+    assert!(
+        codings.lines().any(|l| l.contains("danışan susuyor,2")),
+        "{codings}"
+    );
 }
 
 #[test]
@@ -336,7 +527,18 @@ fn listings_filter_and_format() {
     f.import().success();
     let out = f
         .cmd()
-        .args(["responses", "list", "--segment", "S2", "--question", "Q1", "--where", "orientation=CBT", "--format", "csv"])
+        .args([
+            "responses",
+            "list",
+            "--segment",
+            "S2",
+            "--question",
+            "Q1",
+            "--where",
+            "orientation=CBT",
+            "--format",
+            "csv",
+        ])
         .assert()
         .success()
         .get_output()
@@ -345,31 +547,90 @@ fn listings_filter_and_format() {
     let s = String::from_utf8(out).unwrap();
     assert_eq!(s.lines().count(), 1 + 6, "{s}");
     assert!(s.lines().skip(1).all(|l| l.contains(",S2,Q1,")));
-    let out = f.cmd().args(["responses", "list", "--where", "experience_years=20+", "--question", "Q3", "--format", "json"]).assert().success().get_output().stdout.clone();
+    let out = f
+        .cmd()
+        .args([
+            "responses",
+            "list",
+            "--where",
+            "experience_years=20+",
+            "--question",
+            "Q3",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["responses"].as_array().unwrap().len(), 4 * 6);
-    f.cmd().args(["responses", "list", "--where", "orientaton=CBT"]).assert().failure().stderr(contains("there is no attribute `orientaton`"));
-    f.cmd().args(["responses", "list", "--segment", "S9"]).assert().failure().stderr(contains("there is no segment `S9`"));
-    f.cmd().args(["participants", "list"]).assert().success().stdout(contains("P20").and(contains("Systemic")));
-    f.cmd().args(["codebook", "show"]).assert().success().stdout(contains("Cause/Relationship/Enactment"));
-    f.cmd().args(["summary", "--layer", "Nobody"]).assert().failure().stderr(contains("no coding layer `Nobody`"));
-    f.cmd().args(["summary", "--layer", "Ayla"]).assert().success().stdout(contains("Ayla layer"));
+    f.cmd()
+        .args(["responses", "list", "--where", "orientaton=CBT"])
+        .assert()
+        .failure()
+        .stderr(contains("there is no attribute `orientaton`"));
+    f.cmd()
+        .args(["responses", "list", "--segment", "S9"])
+        .assert()
+        .failure()
+        .stderr(contains("there is no segment `S9`"));
+    f.cmd()
+        .args(["participants", "list"])
+        .assert()
+        .success()
+        .stdout(contains("P20").and(contains("Systemic")));
+    f.cmd()
+        .args(["codebook", "show"])
+        .assert()
+        .success()
+        .stdout(contains("Cause/Relationship/Enactment"));
+    f.cmd()
+        .args(["summary", "--layer", "Nobody"])
+        .assert()
+        .failure()
+        .stderr(contains("no coding layer `Nobody`"));
+    f.cmd()
+        .args(["summary", "--layer", "Ayla"])
+        .assert()
+        .success()
+        .stdout(contains("Ayla layer"));
 }
 
 #[test]
 fn init_writes_a_folder_that_imports_and_a_study_in_a_database() {
     let f = Fixture::new();
     let dir = f.dir.path().join("new-study");
-    f.cmd().args(["init", "--codebook", "3rs", "--folder"]).arg(&dir).assert().success();
+    f.cmd()
+        .args(["init", "--codebook", "3rs", "--folder"])
+        .arg(&dir)
+        .assert()
+        .success();
     f.cmd().arg("import").arg(&dir).assert().success();
-    f.cmd().args(["codebook", "show"]).assert().success().stdout(contains("Withdrawal/MinimalResponse"));
+    f.cmd()
+        .args(["codebook", "show"])
+        .assert()
+        .success()
+        .stdout(contains("Withdrawal/MinimalResponse"));
     let db2 = f.dir.path().join("n.rupturelab");
-    f.cmd_db(&db2).args(["init", "--title", "Pilot", "--key", "pilot"]).assert().success();
-    f.cmd_db(&db2).args(["summary"]).assert().success().stdout(contains("Pilot (pilot)"));
+    f.cmd_db(&db2)
+        .args(["init", "--title", "Pilot", "--key", "pilot"])
+        .assert()
+        .success();
+    f.cmd_db(&db2)
+        .args(["summary"])
+        .assert()
+        .success()
+        .stdout(contains("Pilot (pilot)"));
 }
 
 #[test]
 fn missing_database_is_explained() {
     let f = Fixture::new();
-    f.cmd().arg("summary").assert().failure().stderr(contains("there is no study database"));
+    f.cmd()
+        .arg("summary")
+        .assert()
+        .failure()
+        .stderr(contains("there is no study database"));
 }
