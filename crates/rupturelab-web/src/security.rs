@@ -35,10 +35,12 @@ pub async fn headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Participant links carry their token in the path: never send it on.
+    // Participant links carry their token in the path: never send it to
+    // another site. (Not `no-referrer`: browsers then send `Origin: null`
+    // on our own form posts, which the CSRF guard must distrust.)
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         "cross-origin-opener-policy",
@@ -103,6 +105,13 @@ fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
+    if origin == "null" {
+        // An opaque origin (sandboxed frame, privacy setting): trust it only
+        // when the browser itself says the request is same-origin.
+        return headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v == "same-origin");
+    }
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return false;
     };

@@ -44,7 +44,7 @@ async fn security_headers_are_on_every_response() {
             "{path}"
         );
         assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{path}");
-        assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{path}");
+        assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{path}");
     }
     // Participant pages are never cached; pages carry no inline script.
     let r = app.get(&c, &format!("/p/{token}/welcome")).await;
