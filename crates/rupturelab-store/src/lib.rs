@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 use rupturelab_core::{
-    Answer, AttrValue, AuditEvent, Key, Language, Participant, Question, Response, Segment,
-    Settings, StudyData, Timestamp,
+    Answer, AttrValue, AttributeDef, AuditEvent, Key, Language, Participant, Question, Response,
+    Segment, Settings, StudyData, Timestamp,
 };
 
 pub use web::{
@@ -133,6 +133,12 @@ pub trait Store: Send + Sync {
     async fn upsert_segment(&self, id: StudyId, segment: &Segment) -> Result<()>;
     /// Creates or replaces a question (by key); a new one goes last.
     async fn upsert_question(&self, id: StudyId, question: &Question) -> Result<()>;
+    /// Creates or replaces a participant attribute (by name); a new one goes
+    /// last. Its type cannot change while participants have values for it.
+    async fn upsert_attribute(&self, id: StudyId, attribute: &AttributeDef) -> Result<()>;
+    /// Puts the study's segments, questions or attributes in the given order
+    /// (which must name each of them exactly once).
+    async fn reorder(&self, id: StudyId, what: Ordered, keys: &[Key]) -> Result<()>;
 
     /// Adds a participant (attributes and order included); fails with
     /// `ParticipantExists` if the code is taken.
@@ -191,6 +197,17 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Marks the participant completed; their answers are locked from now on.
     async fn submit(&self, participant: ParticipantId) -> Result<()>;
+}
+
+/// What [`Store::reorder`] reorders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordered {
+    /// Segments (the study order).
+    Segments,
+    /// Questions.
+    Questions,
+    /// Participant attributes.
+    Attributes,
 }
 
 /// A backend's connection pool.

@@ -262,3 +262,60 @@ async fn settings_segments_and_questions_can_be_edited() {
     assert_eq!(store.load_study(sid).await.unwrap().segments.len(), 7);
     store.close().await;
 }
+
+#[tokio::test]
+async fn attributes_are_upserted_and_items_reordered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let sid = store.create_study(&example()).await.unwrap();
+    let mut d = store.study_design(sid).await.unwrap();
+    let mut orient = d.attributes[0].clone();
+    orient.label = "Orientation".into();
+    store.upsert_attribute(sid, &orient).await.unwrap();
+    orient.kind = AttributeType::Text;
+    assert!(
+        store.upsert_attribute(sid, &orient).await.is_err(),
+        "values exist"
+    );
+    let age = AttributeDef {
+        name: k("age"),
+        label: "Age".into(),
+        kind: AttributeType::Integer {
+            min: Some(18),
+            max: None,
+        },
+        bands: vec![30.0, 50.0],
+        required: false,
+    };
+    store.upsert_attribute(sid, &age).await.unwrap();
+    d = store.study_design(sid).await.unwrap();
+    assert_eq!(d.attributes[0].label, "Orientation");
+    assert_eq!(d.attributes.last().unwrap(), &age);
+
+    let order = vec![k("S6"), k("S1"), k("S2"), k("S3"), k("S4"), k("S5")];
+    store.reorder(sid, Ordered::Segments, &order).await.unwrap();
+    let segs: Vec<Key> = store
+        .study_segments(sid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
+    assert_eq!(segs, order);
+    assert!(store
+        .reorder(sid, Ordered::Segments, &order[1..])
+        .await
+        .is_err());
+    store
+        .reorder(sid, Ordered::Questions, &[k("Q3"), k("Q1"), k("Q2")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.study_design(sid).await.unwrap().questions[0].key,
+        k("Q3")
+    );
+    // The whole study still loads in the new order.
+    let s = store.load_study(sid).await.unwrap();
+    assert_eq!(s.segments[0].key, k("S6"));
+    store.close().await;
+}

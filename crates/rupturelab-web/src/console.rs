@@ -68,6 +68,18 @@ pub fn routes() -> Router<AppState> {
             "/studies/{study}/questions",
             post(crate::console_design::save_question),
         )
+        .route(
+            "/studies/{study}/attributes",
+            post(crate::console_design::save_attribute),
+        )
+        .route(
+            "/studies/{study}/attributes/defaults",
+            post(crate::console_design::default_attributes),
+        )
+        .route(
+            "/studies/{study}/move",
+            post(crate::console_design::move_item),
+        )
 }
 
 /// The navigation bar and CSRF token every console page has.

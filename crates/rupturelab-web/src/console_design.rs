@@ -10,8 +10,10 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use rupturelab_core::{
-    Key, Marker, Media, Question, QuestionKind, QuestionScope, RuptureType, Salience, Segment, Turn,
+    AttributeDef, AttributeType, Key, Marker, Media, Question, QuestionKind, QuestionScope,
+    RuptureType, Salience, Segment, Turn,
 };
+use rupturelab_store::Ordered;
 use tower_sessions::Session;
 
 use crate::accounts::Researcher;
@@ -26,6 +28,35 @@ struct SegRow {
     patient: String,
     rupture: &'static str,
     turns: usize,
+}
+
+struct ARow {
+    name: String,
+    label: String,
+    kind: &'static str,
+    spec: String,
+    bands: String,
+    required: bool,
+}
+
+fn attribute_spec_text(k: &AttributeType) -> String {
+    let num = |min: Option<String>, max: Option<String>| {
+        if min.is_none() && max.is_none() {
+            String::new()
+        } else {
+            format!("{}-{}", min.unwrap_or_default(), max.unwrap_or_default())
+        }
+    };
+    match k {
+        AttributeType::Category { values } => values.join("\n"),
+        AttributeType::Integer { min, max } => {
+            num(min.map(|v| v.to_string()), max.map(|v| v.to_string()))
+        }
+        AttributeType::Number { min, max } => {
+            num(min.map(|v| v.to_string()), max.map(|v| v.to_string()))
+        }
+        AttributeType::Text | AttributeType::Boolean => String::new(),
+    }
 }
 
 struct QRow {
@@ -43,7 +74,7 @@ struct DesignPage {
     s: Shell,
     segments: Vec<SegRow>,
     questions: Vec<QRow>,
-    attributes: Vec<(String, String, &'static str, bool)>,
+    attributes: Vec<ARow>,
 }
 
 fn question_options(k: &QuestionKind) -> String {
@@ -94,13 +125,18 @@ pub async fn design(
         attributes: d
             .attributes
             .iter()
-            .map(|a| {
-                (
-                    a.name.to_string(),
-                    a.label.clone(),
-                    a.kind.name(),
-                    a.required,
-                )
+            .map(|a| ARow {
+                name: a.name.to_string(),
+                label: a.label.clone(),
+                kind: a.kind.name(),
+                spec: attribute_spec_text(&a.kind),
+                bands: a
+                    .bands
+                    .iter()
+                    .map(|b| b.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                required: a.required,
             })
             .collect(),
         s: shell(&session, &user, Some(&info)).await?,
@@ -445,6 +481,212 @@ pub async fn save_question(
     .into_response())
 }
 
+fn design_url(study: &str) -> String {
+    format!("/studies/{}/design", crate::views::url_encode(study))
+}
+
+#[derive(serde::Deserialize)]
+pub struct AttributeForm {
+    name: String,
+    label: String,
+    kind: String,
+    #[serde(default)]
+    spec: String,
+    #[serde(default)]
+    bands: String,
+    required: Option<String>,
+}
+
+/// Parses the attribute form: category values one per line; `min-max` (either
+/// side optional) for numbers; comma-separated band cut points.
+pub fn parse_attribute(f: &AttributeForm) -> Result<AttributeDef, Error> {
+    let name =
+        Key::parse(f.name.trim()).map_err(|e| Error::Invalid(format!("the attribute name {e}")))?;
+    let spec = f.spec.trim();
+    let range = |s: &str| -> Result<(Option<String>, Option<String>), Error> {
+        if s.is_empty() {
+            return Ok((None, None));
+        }
+        let (a, b) = s
+            .split_once('-')
+            .filter(|(a, _)| !a.trim().starts_with('-'))
+            .ok_or_else(|| Error::Invalid(format!("the range `{s}` should look like 0-60")))?;
+        let o = |x: &str| Some(x.trim().to_string()).filter(|x| !x.is_empty());
+        Ok((o(a), o(b)))
+    };
+    let kind = match f.kind.as_str() {
+        "category" => {
+            let values: Vec<String> = spec
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect();
+            if values.is_empty() {
+                return Err(Error::Invalid(
+                    "a category attribute needs its values, one per line".into(),
+                ));
+            }
+            AttributeType::Category { values }
+        }
+        "integer" => {
+            let (a, b) = range(spec)?;
+            let p = |x: Option<String>| {
+                x.map(|v| {
+                    v.parse::<i64>()
+                        .map_err(|_| Error::Invalid(format!("`{v}` is not a whole number")))
+                })
+                .transpose()
+            };
+            AttributeType::Integer {
+                min: p(a)?,
+                max: p(b)?,
+            }
+        }
+        "number" => {
+            let (a, b) = range(spec)?;
+            let p = |x: Option<String>| {
+                x.map(|v| {
+                    v.parse::<f64>()
+                        .map_err(|_| Error::Invalid(format!("`{v}` is not a number")))
+                })
+                .transpose()
+            };
+            AttributeType::Number {
+                min: p(a)?,
+                max: p(b)?,
+            }
+        }
+        "text" => AttributeType::Text,
+        "boolean" => AttributeType::Boolean,
+        o => return Err(Error::Invalid(format!("unknown attribute type `{o}`"))),
+    };
+    let mut bands = Vec::new();
+    for b in f.bands.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+        bands.push(
+            b.parse::<f64>()
+                .map_err(|_| Error::Invalid(format!("band cut point `{b}` is not a number")))?,
+        );
+    }
+    if bands.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::Invalid("band cut points must be ascending".into()));
+    }
+    Ok(AttributeDef {
+        name,
+        label: Some(f.label.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| f.name.trim().to_string()),
+        kind,
+        bands,
+        required: f.required.is_some(),
+    })
+}
+
+/// Creates or updates a participant attribute.
+pub async fn save_attribute(
+    State(state): State<AppState>,
+    Researcher(_user): Researcher,
+    Path(study): Path<String>,
+    Form(f): Form<AttributeForm>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let a = parse_attribute(&f)?;
+    state.store.upsert_attribute(info.id, &a).await?;
+    tracing::info!(study = %info.key, attribute = %a.name, "attribute saved");
+    Ok(Redirect::to(&design_url(&study)).into_response())
+}
+
+/// Adds the DOMAIN.md default attributes the study does not have yet.
+pub async fn default_attributes(
+    State(state): State<AppState>,
+    Researcher(_user): Researcher,
+    Path(study): Path<String>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let have = state.store.study_design(info.id).await?.attributes;
+    let mut files = rupturelab_core::folder::FolderFiles::new();
+    files.insert(
+        "study.toml".into(),
+        rupturelab_core::templates::DEFAULT_STUDY_TOML
+            .as_bytes()
+            .to_vec(),
+    );
+    let defaults = rupturelab_core::folder::parse_folder(&files)
+        .map_err(|e| Error::Internal(format!("built-in study template: {e}")))?
+        .attributes;
+    for a in defaults
+        .iter()
+        .filter(|a| !have.iter().any(|h| h.name == a.name))
+    {
+        state.store.upsert_attribute(info.id, a).await?;
+    }
+    Ok(Redirect::to(&design_url(&study)).into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct MoveForm {
+    what: String,
+    key: String,
+    dir: String,
+}
+
+/// Moves a segment, question or attribute one place up or down.
+pub async fn move_item(
+    State(state): State<AppState>,
+    Researcher(_user): Researcher,
+    Path(study): Path<String>,
+    Form(f): Form<MoveForm>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let (what, mut keys): (Ordered, Vec<Key>) = match f.what.as_str() {
+        "segments" => (
+            Ordered::Segments,
+            state
+                .store
+                .study_segments(info.id)
+                .await?
+                .into_iter()
+                .map(|s| s.key)
+                .collect(),
+        ),
+        "questions" => (
+            Ordered::Questions,
+            state
+                .store
+                .study_design(info.id)
+                .await?
+                .questions
+                .into_iter()
+                .map(|q| q.key)
+                .collect(),
+        ),
+        "attributes" => (
+            Ordered::Attributes,
+            state
+                .store
+                .study_design(info.id)
+                .await?
+                .attributes
+                .into_iter()
+                .map(|a| a.name)
+                .collect(),
+        ),
+        o => return Err(Error::BadRequest(format!("cannot reorder `{o}`"))),
+    };
+    let i = keys
+        .iter()
+        .position(|k| k.as_str() == f.key)
+        .ok_or(Error::NotFound)?;
+    let j = match f.dir.as_str() {
+        "up" if i > 0 => i - 1,
+        "down" if i + 1 < keys.len() => i + 1,
+        _ => i,
+    };
+    keys.swap(i, j);
+    state.store.reorder(info.id, what, &keys).await?;
+    Ok(Redirect::to(&design_url(&study)).into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,5 +713,45 @@ mod tests {
         assert!(parse_question_kind("choice", "only one").is_err());
         assert!(parse_question_kind("likert", "5-1").is_err());
         assert_eq!(parse_question_kind("open", "").unwrap(), QuestionKind::Open);
+    }
+
+    fn form(kind: &str, spec: &str, bands: &str) -> AttributeForm {
+        AttributeForm {
+            name: "x".into(),
+            label: "".into(),
+            kind: kind.into(),
+            spec: spec.into(),
+            bands: bands.into(),
+            required: Some("on".into()),
+        }
+    }
+
+    #[test]
+    fn attribute_forms_parse_each_type() {
+        let a = parse_attribute(&form("integer", "0-60", "5, 10, 20")).unwrap();
+        assert_eq!(
+            a.kind,
+            AttributeType::Integer {
+                min: Some(0),
+                max: Some(60)
+            }
+        );
+        assert_eq!(
+            (a.bands.len(), a.required, a.label.as_str()),
+            (3, true, "x")
+        );
+        assert_eq!(
+            parse_attribute(&form("number", "-5", "")).unwrap().kind,
+            AttributeType::Number {
+                min: None,
+                max: Some(5.0)
+            }
+        );
+        assert!(parse_attribute(&form("category", "", "")).is_err());
+        assert!(parse_attribute(&form("integer", "", "10, 5")).is_err());
+        assert_eq!(
+            attribute_spec_text(&parse_attribute(&form("category", "a\nb", "")).unwrap().kind),
+            "a\nb"
+        );
     }
 }

@@ -1150,3 +1150,104 @@ async fn openapi_document_describes_every_api_route() {
         }
     }
 }
+
+#[tokio::test]
+async fn researcher_edits_the_attribute_schema_and_reorders_segments_and_questions() {
+    let app = spawn_app().await;
+    let c = app.researcher().await;
+    let design = "/studies/ornek-calisma-tr/design";
+    let csrf = app.csrf(&c, design).await;
+    let r = app
+        .post_form(
+            &c,
+            "/studies/ornek-calisma-tr/attributes",
+            &[
+                ("csrf", &csrf),
+                ("name", "egitim"),
+                ("label", "Eğitim düzeyi"),
+                ("kind", "category"),
+                ("spec", "Lisans\nYüksek lisans\nDoktora"),
+                ("bands", ""),
+                ("required", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let r = app
+        .post_form(
+            &c,
+            "/studies/ornek-calisma-tr/attributes/defaults",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let sid = app
+        .store
+        .list_studies()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.key == "ornek-calisma-tr")
+        .unwrap()
+        .id;
+    let d = app.store.study_design(sid).await.unwrap();
+    let names: Vec<&str> = d.attributes.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(&names[..3], &["yonelim", "deneyim_yili", "egitim"]);
+    assert!(
+        names.contains(&"orientation") && names.contains(&"age"),
+        "{names:?}"
+    );
+    assert!(d.attributes[2].required);
+    // A bad range is a clear 422.
+    let r = app
+        .post_form(
+            &c,
+            "/studies/ornek-calisma-tr/attributes",
+            &[
+                ("csrf", &csrf),
+                ("name", "yas"),
+                ("label", ""),
+                ("kind", "integer"),
+                ("spec", "a-b"),
+                ("bands", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 422);
+    // Move egitim up; move Q2 up.
+    for (what, key) in [("attributes", "egitim"), ("questions", "Q2")] {
+        let r = app
+            .post_form(
+                &c,
+                "/studies/ornek-calisma-tr/move",
+                &[("csrf", &csrf), ("what", what), ("key", key), ("dir", "up")],
+            )
+            .await;
+        assert_eq!(r.status().as_u16(), 303);
+    }
+    let d = app.store.study_design(sid).await.unwrap();
+    assert_eq!(d.attributes[1].name.as_str(), "egitim");
+    assert_eq!(d.questions[0].key.as_str(), "Q2");
+    let r = app
+        .post_form(
+            &c,
+            "/studies/rupture-study/move",
+            &[
+                ("csrf", &csrf),
+                ("what", "segments"),
+                ("key", "S1"),
+                ("dir", "down"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let segs = app
+        .store
+        .study_segments(rupturelab_store::StudyId(1))
+        .await
+        .unwrap();
+    assert_eq!((segs[0].key.as_str(), segs[1].key.as_str()), ("S2", "S1"));
+    let (s, body) = app.get_text(&c, design).await;
+    assert_eq!(s, 200);
+    assert!(body.contains("Eğitim düzeyi"));
+}

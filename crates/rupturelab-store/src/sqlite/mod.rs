@@ -787,6 +787,12 @@ impl Store for SqliteStore {
     async fn upsert_question(&self, id: StudyId, question: &Question) -> Result<()> {
         web::upsert_question(&self.pool, id, question).await
     }
+    async fn upsert_attribute(&self, id: StudyId, attribute: &AttributeDef) -> Result<()> {
+        web::upsert_attribute(&self.pool, id, attribute).await
+    }
+    async fn reorder(&self, id: StudyId, what: crate::Ordered, keys: &[Key]) -> Result<()> {
+        web::reorder(&self.pool, id, what, keys).await
+    }
     async fn add_participant(
         &self,
         id: StudyId,

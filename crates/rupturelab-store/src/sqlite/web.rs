@@ -473,6 +473,112 @@ pub(super) async fn upsert_question(pool: &SqlitePool, id: StudyId, q: &Question
     Ok(())
 }
 
+pub(super) async fn upsert_attribute(
+    pool: &SqlitePool,
+    id: StudyId,
+    a: &AttributeDef,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let existing: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, kind FROM attributes WHERE study_id = $1 AND name = $2")
+            .bind(id.0)
+            .bind(a.name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+    match existing {
+        Some((aid, kind)) => {
+            if kind != a.kind.name() {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM participant_attributes WHERE attribute_id = $1",
+                )
+                .bind(aid)
+                .fetch_one(&mut *tx)
+                .await?;
+                if n > 0 {
+                    return Err(invalid(format!(
+                        "attribute `{}` has values for {n} participants; its type cannot change from {kind} to {}",
+                        a.name,
+                        a.kind.name()
+                    )));
+                }
+            }
+            sqlx::query(
+                "UPDATE attributes SET label = $1, kind = $2, spec = $3, bands = $4, required = $5 WHERE id = $6",
+            )
+            .bind(&a.label)
+            .bind(a.kind.name())
+            .bind(codec::attribute_spec(&a.kind))
+            .bind(codec::bands(&a.bands))
+            .bind(a.required)
+            .bind(aid)
+            .execute(&mut *tx)
+            .await?;
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO attributes (study_id, position, name, label, kind, spec, bands, required) VALUES \
+                 ($1, (SELECT COALESCE(MAX(position), -1) + 1 FROM attributes WHERE study_id = $1), $2,$3,$4,$5,$6,$7)",
+            )
+            .bind(id.0)
+            .bind(a.name.as_str())
+            .bind(&a.label)
+            .bind(a.kind.name())
+            .bind(codec::attribute_spec(&a.kind))
+            .bind(codec::bands(&a.bands))
+            .bind(a.required)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn reorder(
+    pool: &SqlitePool,
+    id: StudyId,
+    what: crate::Ordered,
+    keys: &[Key],
+) -> Result<()> {
+    let (select, update) = match what {
+        crate::Ordered::Segments => (
+            "SELECT key FROM segments WHERE study_id = $1",
+            "UPDATE segments SET position = $1 WHERE study_id = $2 AND key = $3",
+        ),
+        crate::Ordered::Questions => (
+            "SELECT key FROM questions WHERE study_id = $1",
+            "UPDATE questions SET position = $1 WHERE study_id = $2 AND key = $3",
+        ),
+        crate::Ordered::Attributes => (
+            "SELECT name FROM attributes WHERE study_id = $1",
+            "UPDATE attributes SET position = $1 WHERE study_id = $2 AND name = $3",
+        ),
+    };
+    let mut tx = pool.begin().await?;
+    let mut have: Vec<String> = sqlx::query_scalar(select)
+        .bind(id.0)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut given: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+    have.sort();
+    given.sort();
+    if have != given {
+        return Err(invalid(
+            "the new order must name each item exactly once; reload the page and try again",
+        ));
+    }
+    for (i, k) in keys.iter().enumerate() {
+        sqlx::query(update)
+            .bind(i as i64)
+            .bind(id.0)
+            .bind(k.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn write_attributes(
     conn: &mut SqliteConnection,
     sid: i64,
