@@ -319,3 +319,48 @@ async fn attributes_are_upserted_and_items_reordered() {
     assert_eq!(s.segments[0].key, k("S6"));
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_autosaves_of_many_participants_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    let sid = store.create_study(&example()).await.unwrap();
+    let mut pids = Vec::new();
+    for i in 0..20 {
+        let p = Participant {
+            code: k(&format!("C{i:02}")),
+            status: ParticipantStatus::Invited,
+            order: Vec::new(),
+            attributes: BTreeMap::new(),
+        };
+        pids.push(store.add_participant(sid, &p).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for pid in pids.clone() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..15 {
+                store
+                    .save_response(
+                        pid,
+                        Some(&k("S1")),
+                        &k("Q1"),
+                        &Answer::Text(format!("draft {n}")),
+                        Timestamp(n),
+                    )
+                    .await
+                    .unwrap();
+                store.set_step(pid, "segment:1").await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for pid in pids {
+        let rs = store.participant_responses(pid).await.unwrap();
+        assert_eq!(rs.len(), 1);
+        assert_eq!(rs[0].answer, Answer::Text("draft 14".into()));
+    }
+    store.close().await;
+}

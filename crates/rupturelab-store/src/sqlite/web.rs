@@ -11,6 +11,14 @@ use super::{invalid, key};
 use crate::web::*;
 use crate::{codec, Result, StoreError, StudyId};
 
+/// Starts a write transaction that takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred one that reads first can fail with
+/// SQLITE_BUSY_SNAPSHOT when another writer commits in between, which the
+/// busy timeout does not retry. Concurrent autosaves hit exactly that.
+async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+}
+
 fn now() -> i64 {
     Timestamp::now().0
 }
@@ -30,7 +38,7 @@ pub(super) async fn create_user(
     role: Role,
     hash: &str,
 ) -> Result<UserId> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(&mut *tx)
@@ -317,7 +325,7 @@ pub(super) async fn study_segments(pool: &SqlitePool, id: StudyId) -> Result<Vec
 
 pub(super) async fn upsert_segment(pool: &SqlitePool, id: StudyId, seg: &Segment) -> Result<()> {
     let sid = id.0;
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let patient: Option<i64> =
         sqlx::query_scalar("SELECT id FROM patients WHERE study_id = $1 AND key = $2")
             .bind(sid)
@@ -420,7 +428,7 @@ pub(super) async fn upsert_segment(pool: &SqlitePool, id: StudyId, seg: &Segment
 }
 
 pub(super) async fn upsert_question(pool: &SqlitePool, id: StudyId, q: &Question) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let existing: Option<(i64, String)> =
         sqlx::query_as("SELECT id, kind FROM questions WHERE study_id = $1 AND key = $2")
             .bind(id.0)
@@ -478,7 +486,7 @@ pub(super) async fn upsert_attribute(
     id: StudyId,
     a: &AttributeDef,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let existing: Option<(i64, String)> =
         sqlx::query_as("SELECT id, kind FROM attributes WHERE study_id = $1 AND name = $2")
             .bind(id.0)
@@ -554,7 +562,7 @@ pub(super) async fn reorder(
             "UPDATE attributes SET position = $1 WHERE study_id = $2 AND name = $3",
         ),
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let mut have: Vec<String> = sqlx::query_scalar(select)
         .bind(id.0)
         .fetch_all(&mut *tx)
@@ -640,7 +648,7 @@ pub(super) async fn add_participant(
     id: StudyId,
     p: &Participant,
 ) -> Result<ParticipantId> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let exists: Option<i64> =
         sqlx::query_scalar("SELECT id FROM participants WHERE study_id = $1 AND code = $2")
             .bind(id.0)
@@ -769,7 +777,7 @@ pub(super) async fn issue_invitation(
     participant: ParticipantId,
     hash: &str,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let t = now();
     sqlx::query(
         "UPDATE invitations SET revoked_at = $1 WHERE participant_id = $2 AND revoked_at IS NULL",
@@ -818,7 +826,7 @@ pub(super) async fn assign_order(
     participant: ParticipantId,
     o: &OrderAssignment,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let sid: i64 = sqlx::query_scalar("SELECT study_id FROM participants WHERE id = $1")
         .bind(participant.0)
         .fetch_one(&mut *tx)
@@ -994,7 +1002,7 @@ pub(super) async fn set_attributes(
     participant: ParticipantId,
     values: &BTreeMap<String, AttrValue>,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (sid, st) = status(&mut tx, participant.0).await?;
     if st == "completed" {
         return Err(StoreError::Locked);
@@ -1009,7 +1017,7 @@ pub(super) async fn set_step(
     participant: ParticipantId,
     step: &str,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     ensure_progress(&mut tx, participant.0).await?;
     let t = now();
     sqlx::query(
@@ -1037,7 +1045,7 @@ pub(super) async fn save_response(
     answer: &Answer,
     at: Timestamp,
 ) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let (sid, st) = status(&mut tx, participant.0).await?;
     if st == "completed" {
         return Err(StoreError::Locked);
@@ -1096,7 +1104,7 @@ pub(super) async fn save_response(
 }
 
 pub(super) async fn submit(pool: &SqlitePool, participant: ParticipantId) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     ensure_progress(&mut tx, participant.0).await?;
     let t = now();
     sqlx::query(
