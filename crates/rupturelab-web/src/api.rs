@@ -39,6 +39,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/studies/{study}/responses", get(responses))
         .route("/studies/{study}/settings", put(settings))
+        .route("/studies/{study}/segments/{key}", put(put_segment))
+        .route("/studies/{study}/questions/{key}", put(put_question))
+        .route("/studies/{study}/attributes/{key}", put(put_attribute))
+        .route("/studies/{study}/order/{what}", put(put_order))
         .route("/p/{token}", get(participant_record))
         .route("/p/{token}/answers", put(participant_answers))
 }
@@ -262,6 +266,248 @@ async fn settings(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+fn key(s: &str, what: &str) -> Result<rupturelab_core::Key, Error> {
+    rupturelab_core::Key::parse(s).map_err(|e| Error::Invalid(format!("the {what} {e}")))
+}
+
+#[derive(serde::Deserialize)]
+struct MarkerIn {
+    name: String,
+    salience: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct MediaIn {
+    reference: String,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct TurnIn {
+    speaker: String,
+    text: String,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+struct SegmentIn {
+    #[serde(default)]
+    label: String,
+    patient: String,
+    session: Option<u32>,
+    #[serde(default)]
+    rupture: String,
+    #[serde(default)]
+    markers: Vec<MarkerIn>,
+    media: Option<MediaIn>,
+    notes: Option<String>,
+    #[serde(default)]
+    turns: Vec<TurnIn>,
+}
+
+async fn put_segment(
+    State(state): State<AppState>,
+    ApiResearcher(_u): ApiResearcher,
+    Path((study, k)): Path<(String, String)>,
+    Json(b): Json<SegmentIn>,
+) -> ApiResult {
+    use rupturelab_core::text::normalize;
+    let info = study_by_key(&state, &study).await?;
+    let mut markers = Vec::new();
+    for m in b.markers {
+        markers.push(rupturelab_core::Marker {
+            name: m.name,
+            salience: m
+                .salience
+                .map(rupturelab_core::Salience::new)
+                .transpose()
+                .map_err(Error::Invalid)?,
+        });
+    }
+    let seg = rupturelab_core::Segment {
+        key: key(&k, "segment key")?,
+        label: b.label,
+        patient: key(&b.patient, "patient key")?,
+        session: b.session,
+        rupture: rupturelab_core::RuptureType::parse(&b.rupture).map_err(Error::Invalid)?,
+        markers,
+        media: b.media.map(|m| rupturelab_core::Media {
+            reference: m.reference,
+            start_ms: m.start_ms,
+            end_ms: m.end_ms,
+        }),
+        notes: b.notes,
+        turns: b
+            .turns
+            .into_iter()
+            .map(|t| rupturelab_core::Turn {
+                speaker: t.speaker,
+                text: normalize(&t.text),
+                start_ms: t.start_ms,
+                end_ms: t.end_ms,
+            })
+            .collect(),
+    };
+    state.store.upsert_segment(info.id, &seg).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct QuestionIn {
+    kind: String,
+    scope: String,
+    prompt: String,
+    min: Option<i64>,
+    max: Option<i64>,
+    #[serde(default)]
+    anchors: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    choices: Vec<String>,
+}
+
+async fn put_question(
+    State(state): State<AppState>,
+    ApiResearcher(_u): ApiResearcher,
+    Path((study, k)): Path<(String, String)>,
+    Json(b): Json<QuestionIn>,
+) -> ApiResult {
+    use rupturelab_core::{QuestionKind, QuestionScope};
+    let info = study_by_key(&state, &study).await?;
+    let kind = match b.kind.as_str() {
+        "open" => QuestionKind::Open,
+        "likert" => {
+            let (min, max) = (b.min.unwrap_or(1), b.max.unwrap_or(5));
+            if min >= max {
+                return Err(Error::Invalid("min must be below max".into()).into());
+            }
+            let mut anchors = std::collections::BTreeMap::new();
+            for (p, l) in b.anchors {
+                let p: i64 = p
+                    .parse()
+                    .map_err(|_| Error::Invalid(format!("anchor point `{p}` is not a number")))?;
+                anchors.insert(p, l);
+            }
+            QuestionKind::Likert { min, max, anchors }
+        }
+        "choice" if b.choices.len() >= 2 => QuestionKind::Choice { choices: b.choices },
+        "choice" => {
+            return Err(
+                Error::Invalid("a choice question needs at least two choices".into()).into(),
+            )
+        }
+        o => return Err(Error::Invalid(format!("unknown question kind `{o}`")).into()),
+    };
+    let q = rupturelab_core::Question {
+        key: key(&k, "question key")?,
+        kind,
+        scope: match b.scope.as_str() {
+            "segment" => QuestionScope::Segment,
+            "once" => QuestionScope::Once,
+            o => return Err(Error::Invalid(format!("unknown scope `{o}`")).into()),
+        },
+        prompt: rupturelab_core::text::normalize(b.prompt.trim()),
+    };
+    state.store.upsert_question(info.id, &q).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct AttributeIn {
+    #[serde(default)]
+    label: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    values: Vec<String>,
+    min: Option<f64>,
+    max: Option<f64>,
+    #[serde(default)]
+    bands: Vec<f64>,
+    #[serde(default)]
+    required: bool,
+}
+
+async fn put_attribute(
+    State(state): State<AppState>,
+    ApiResearcher(_u): ApiResearcher,
+    Path((study, k)): Path<(String, String)>,
+    Json(b): Json<AttributeIn>,
+) -> ApiResult {
+    use rupturelab_core::AttributeType;
+    let info = study_by_key(&state, &study).await?;
+    let whole = |v: Option<f64>| -> Result<Option<i64>, Error> {
+        v.map(|x| {
+            if x.fract() == 0.0 {
+                Ok(x as i64)
+            } else {
+                Err(Error::Invalid(format!("{x} is not a whole number")))
+            }
+        })
+        .transpose()
+    };
+    let kind = match b.kind.as_str() {
+        "category" if !b.values.is_empty() => AttributeType::Category { values: b.values },
+        "category" => return Err(Error::Invalid("a category attribute needs values".into()).into()),
+        "integer" => AttributeType::Integer {
+            min: whole(b.min)?,
+            max: whole(b.max)?,
+        },
+        "number" => AttributeType::Number {
+            min: b.min,
+            max: b.max,
+        },
+        "text" => AttributeType::Text,
+        "boolean" => AttributeType::Boolean,
+        o => return Err(Error::Invalid(format!("unknown attribute type `{o}`")).into()),
+    };
+    if b.bands.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(Error::Invalid("band cut points must be ascending".into()).into());
+    }
+    let a = rupturelab_core::AttributeDef {
+        name: key(&k, "attribute name")?,
+        label: if b.label.is_empty() {
+            k.clone()
+        } else {
+            b.label
+        },
+        kind,
+        bands: b.bands,
+        required: b.required,
+    };
+    state.store.upsert_attribute(info.id, &a).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct OrderIn {
+    keys: Vec<String>,
+}
+
+async fn put_order(
+    State(state): State<AppState>,
+    ApiResearcher(_u): ApiResearcher,
+    Path((study, what)): Path<(String, String)>,
+    Json(b): Json<OrderIn>,
+) -> ApiResult {
+    use rupturelab_store::Ordered;
+    let info = study_by_key(&state, &study).await?;
+    let what = match what.as_str() {
+        "segments" => Ordered::Segments,
+        "questions" => Ordered::Questions,
+        "attributes" => Ordered::Attributes,
+        _ => return Err(Error::NotFound.into()),
+    };
+    let keys = b
+        .keys
+        .iter()
+        .map(|k| key(k, "key"))
+        .collect::<Result<Vec<_>, _>>()?;
+    state.store.reorder(info.id, what, &keys).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 async fn participant_record(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -298,6 +544,7 @@ pub fn openapi_document() -> Value {
     let err = json!({"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let study_param = json!({"name": "study", "in": "path", "required": true, "schema": {"type": "string"}, "description": "study key"});
     let code_param = json!({"name": "code", "in": "path", "required": true, "schema": {"type": "string"}, "description": "participant code"});
+    let key_param = json!({"name": "key", "in": "path", "required": true, "schema": {"type": "string"}, "description": "segment or question key, or attribute name"});
     let token_param = json!({"name": "token", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "description": "the participant's invitation token"});
     let ok = |schema: Value| json!({"description": "OK", "content": {"application/json": {"schema": schema}}});
     json!({
@@ -353,6 +600,31 @@ pub fn openapi_document() -> Value {
                 "responses": {"200": ok(json!({"type": "array"})), "404": err}}},
             "/studies/{study}/settings": {"put": {"summary": "Change language, presentation order and texts", "parameters": [study_param],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Settings"}}}},
+                "responses": {"204": {"description": "saved"}, "422": err}}},
+            "/studies/{study}/segments/{key}": {"put": {"summary": "Create or replace a segment (metadata, 3RS markers, media window, transcript turns)", "parameters": [study_param, key_param],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["patient"], "properties": {
+                    "label": {"type": "string"}, "patient": {"type": "string"}, "session": {"type": ["integer", "null"]},
+                    "rupture": {"enum": ["withdrawal", "confrontation", "both", "unspecified", ""]},
+                    "markers": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "salience": {"type": ["integer", "null"], "minimum": 1, "maximum": 5}}}},
+                    "media": {"type": ["object", "null"], "properties": {"reference": {"type": "string"}, "start_ms": {"type": ["integer", "null"]}, "end_ms": {"type": ["integer", "null"]}}},
+                    "notes": {"type": ["string", "null"]},
+                    "turns": {"type": "array", "items": {"type": "object", "required": ["speaker", "text"], "properties": {"speaker": {"type": "string"}, "text": {"type": "string"}, "start_ms": {"type": ["integer", "null"]}, "end_ms": {"type": ["integer", "null"]}}}}}}}}},
+                "responses": {"204": {"description": "saved"}, "422": err}}},
+            "/studies/{study}/questions/{key}": {"put": {"summary": "Create or replace a question (its kind is fixed once it has answers)", "parameters": [study_param, key_param],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["kind", "scope", "prompt"], "properties": {
+                    "kind": {"enum": ["open", "likert", "choice"]}, "scope": {"enum": ["segment", "once"]}, "prompt": {"type": "string"},
+                    "min": {"type": "integer"}, "max": {"type": "integer"}, "anchors": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "choices": {"type": "array", "items": {"type": "string"}}}}}}},
+                "responses": {"204": {"description": "saved"}, "422": err}}},
+            "/studies/{study}/attributes/{key}": {"put": {"summary": "Create or replace a participant attribute (its type is fixed once participants have values)", "parameters": [study_param, key_param],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["type"], "properties": {
+                    "label": {"type": "string"}, "type": {"enum": ["category", "integer", "number", "text", "boolean"]},
+                    "values": {"type": "array", "items": {"type": "string"}}, "min": {"type": ["number", "null"]}, "max": {"type": ["number", "null"]},
+                    "bands": {"type": "array", "items": {"type": "number"}}, "required": {"type": "boolean"}}}}}},
+                "responses": {"204": {"description": "saved"}, "422": err}}},
+            "/studies/{study}/order/{what}": {"put": {"summary": "Reorder segments, questions or attributes", "parameters": [study_param,
+                    {"name": "what", "in": "path", "required": true, "schema": {"enum": ["segments", "questions", "attributes"]}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "string"}, "description": "every key exactly once"}}}}}},
                 "responses": {"204": {"description": "saved"}, "422": err}}},
             "/p/{token}": {"get": {"summary": "The participant's own record", "security": [], "parameters": [token_param], "responses": {"200": ok(json!({"type": "object"})), "404": err, "429": err}}},
             "/p/{token}/answers": {"put": {"summary": "Autosave answers (insert or update each by segment × question)", "security": [], "parameters": [token_param],

@@ -77,6 +77,10 @@ pub fn routes() -> Router<AppState> {
             post(crate::console_design::default_attributes),
         )
         .route(
+            "/studies/{study}/segments/{key}/transcript",
+            post(crate::console_design::upload_transcript),
+        )
+        .route(
             "/studies/{study}/move",
             post(crate::console_design::move_item),
         )

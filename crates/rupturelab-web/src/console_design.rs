@@ -481,6 +481,65 @@ pub async fn save_question(
     .into_response())
 }
 
+/// Replaces a segment's transcript with an uploaded UTF-8 text file of
+/// `SPEAKER: text` lines (a study-folder segment file works too: its header
+/// up to the `---` line is skipped).
+pub async fn upload_transcript(
+    State(state): State<AppState>,
+    Researcher(_user): Researcher,
+    Path((study, key)): Path<(String, String)>,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let mut seg = state
+        .store
+        .study_segments(info.id)
+        .await?
+        .into_iter()
+        .find(|s| s.key.as_str() == key)
+        .ok_or(Error::NotFound)?;
+    let mut bytes = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?
+    {
+        if field.name() == Some("file") {
+            bytes = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| Error::BadRequest(format!("the upload is malformed: {e}")))?,
+            );
+        }
+    }
+    let bytes = bytes.ok_or_else(|| Error::Invalid("choose a transcript file to upload".into()))?;
+    let text = rupturelab_core::text::decode_file(&bytes).map_err(|(line, col)| {
+        Error::Invalid(format!(
+            "the file is not UTF-8 text (line {line}, column {col}); save it as UTF-8 and upload it again"
+        ))
+    })?;
+    let body = match text.split_once("\n---\n") {
+        Some((head, rest)) if head.lines().all(|l| l.contains(':') || l.trim().is_empty()) => rest,
+        _ => text.as_str(),
+    };
+    let turns = parse_transcript(body)?;
+    if turns.is_empty() {
+        return Err(Error::Invalid(
+            "the file holds no `SPEAKER: text` lines".into(),
+        ));
+    }
+    seg.turns = turns;
+    state.store.upsert_segment(info.id, &seg).await?;
+    tracing::info!(study = %info.key, segment = %seg.key, turns = seg.turns.len(), "transcript uploaded");
+    Ok(Redirect::to(&format!(
+        "/studies/{}/segments/{}",
+        crate::views::url_encode(&study),
+        crate::views::url_encode(&key)
+    ))
+    .into_response())
+}
+
 fn design_url(study: &str) -> String {
     format!("/studies/{}/design", crate::views::url_encode(study))
 }

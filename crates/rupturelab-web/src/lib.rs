@@ -6,6 +6,7 @@
 //! [`Application::run_until`] serves until a shutdown signal, letting
 //! in-flight requests finish.
 #![forbid(unsafe_code)]
+#![recursion_limit = "512"]
 
 pub mod accounts;
 mod api;

@@ -153,6 +153,23 @@ pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response 
         }
         return reject(api, "wrong token");
     }
+    // A file upload carries the token in the form's action URL, since the
+    // multipart body is not parsed here.
+    let is_multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if is_multipart {
+        let ok = req.uri().query().is_some_and(|q| {
+            form_urlencoded::parse(q.as_bytes()).any(|(k, v)| {
+                k == CSRF_FIELD && constant_time_eq(v.as_bytes(), expected.as_bytes())
+            })
+        });
+        if !ok {
+            return reject(api, "missing or wrong token");
+        }
+        return next.run(req).await;
+    }
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

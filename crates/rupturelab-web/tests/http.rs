@@ -1251,3 +1251,122 @@ async fn researcher_edits_the_attribute_schema_and_reorders_segments_and_questio
     assert_eq!(s, 200);
     assert!(body.contains("Eğitim düzeyi"));
 }
+
+#[tokio::test]
+async fn the_api_edits_the_design_segments_questions_attributes_and_order() {
+    let app = spawn_app().await;
+    let u = app.store.user_by_name(RESEARCHER.0).await.unwrap().unwrap();
+    let bearer = accounts::create_api_token(app.store.as_ref(), u.id, "t")
+        .await
+        .unwrap();
+    let c = reqwest::Client::new();
+    let put = |path: &str, body: serde_json::Value| {
+        c.put(app.url(&format!("/api/v1/studies/rupture-study{path}")))
+            .bearer_auth(&bearer)
+            .json(&body)
+            .send()
+    };
+    let r = put(
+        "/segments/S9",
+        serde_json::json!({
+        "label": "API", "patient": "PT1", "rupture": "withdrawal",
+        "markers": [{"name": "Denial", "salience": 2}],
+        "media": {"reference": "https://media.example/a.mp3", "start_ms": 1000, "end_ms": 5000},
+        "turns": [{"speaker": "T", "text": "Merhaba"}, {"speaker": "P", "text": "…"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let r = put(
+        "/segments/S9",
+        serde_json::json!({"patient": "PT1", "markers": [{"name": "x", "salience": 9}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let r = put("/questions/Q5", serde_json::json!({"kind": "likert", "scope": "segment", "prompt": "Şiddet?", "min": 1, "max": 7, "anchors": {"1": "az"}})).await.unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let r = put(
+        "/attributes/age",
+        serde_json::json!({"type": "integer", "min": 18, "bands": [30, 50]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let keys = ["S9", "S1", "S2", "S3", "S4", "S5", "S6"];
+    let r = put("/order/segments", serde_json::json!({"keys": keys}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let r = put("/order/segments", serde_json::json!({"keys": ["S1"]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let v: serde_json::Value = c
+        .get(app.url("/api/v1/studies/rupture-study"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["segments"][0]["key"], "S9");
+    assert_eq!(v["segments"][0]["turns"], 2);
+    assert_eq!(
+        v["questions"].as_array().unwrap().last().unwrap()["key"],
+        "Q5"
+    );
+    assert_eq!(
+        v["attributes"].as_array().unwrap().last().unwrap()["name"],
+        "age"
+    );
+}
+
+#[tokio::test]
+async fn a_transcript_file_upload_replaces_the_turns_and_needs_the_csrf_token() {
+    let app = spawn_app().await;
+    let c = app.researcher().await;
+    let csrf = app.csrf(&c, "/studies/rupture-study/segments/S1").await;
+    let file = "label: x\npatient: PT1\n---\nT: Bugün nasılsınız?\nD: İyiyim.\nGerçekten.\n"
+        .as_bytes()
+        .to_vec();
+    let form = || {
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(file.clone())
+                .file_name("s1.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        )
+    };
+    let url = "/studies/rupture-study/segments/S1/transcript";
+    let r = c.post(app.url(url)).multipart(form()).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403, "no token");
+    let r = c
+        .post(app.url(&format!("{url}?csrf={csrf}")))
+        .multipart(form())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let s1 = app
+        .store
+        .study_segments(rupturelab_store::StudyId(1))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(s1.turns.len(), 2);
+    assert_eq!(s1.turns[1].text, "İyiyim.\nGerçekten.");
+    let bad = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0xff, 0xfe, 0x41]),
+    );
+    let r = c
+        .post(app.url(&format!("{url}?csrf={csrf}")))
+        .multipart(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+}
