@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod folder;
 pub mod keys;
 pub mod model;
+pub mod order;
 pub mod stats;
 pub mod suggest;
 pub mod templates;

@@ -7,6 +7,7 @@ mod analysis_cmd;
 mod folder_io;
 mod interop_cmds;
 mod output;
+mod serve_cmd;
 mod study_cmds;
 mod suggest_cmd;
 mod views;
@@ -111,6 +112,13 @@ enum Command {
     },
     #[command(flatten)]
     Interop(interop_cmds::InteropCommand),
+    /// Start the web application (participant pages, researcher console, API).
+    Serve(serve_cmd::ServeArgs),
+    /// Manage web accounts.
+    User {
+        #[command(subcommand)]
+        action: serve_cmd::UserAction,
+    },
 }
 
 #[derive(Subcommand)]
@@ -200,6 +208,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Interop(cmd) => {
             interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?
         }
+        Command::Serve(args) => {
+            return serve_cmd::serve(&db_path(&cli, args.demo), args).await;
+        }
+        Command::User { action } => serve_cmd::user(&db_path(&cli, false), action).await?,
     };
     print!("{}", report.render(format));
     Ok(())

@@ -1,7 +1,9 @@
 //! The SQLite store: one study database is one file (WAL mode, foreign keys
 //! on, migrations embedded and applied on open).
 
-use std::collections::HashMap;
+mod web;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::str::FromStr;
 
@@ -10,7 +12,8 @@ use rupturelab_core::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use crate::{codec, Result, Store, StoreError, StudyId, StudyInfo};
+use crate::web::*;
+use crate::{codec, DbPool, Result, Store, StoreError, StudyId, StudyInfo};
 
 /// A study database in one SQLite file.
 pub struct SqliteStore {
@@ -737,5 +740,129 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn pool(&self) -> DbPool {
+        DbPool::Sqlite(self.pool.clone())
+    }
+
+    async fn create_user(&self, username: &str, role: Role, password_hash: &str) -> Result<UserId> {
+        web::create_user(&self.pool, username, role, password_hash).await
+    }
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        web::user_by_name(&self.pool, username).await
+    }
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        web::user_by_id(&self.pool, id).await
+    }
+    async fn count_users(&self, role: Role) -> Result<i64> {
+        web::count_users(&self.pool, role).await
+    }
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        web::set_password(&self.pool, id, password_hash).await
+    }
+    async fn add_api_token(&self, user: UserId, token_hash: &str, label: &str) -> Result<()> {
+        web::add_api_token(&self.pool, user, token_hash, label).await
+    }
+    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
+        web::user_by_api_token(&self.pool, token_hash).await
+    }
+    async fn study_design(&self, id: StudyId) -> Result<StudyDesign> {
+        web::study_design(&self.pool, id).await
+    }
+    async fn update_settings(
+        &self,
+        id: StudyId,
+        language: Language,
+        settings: &Settings,
+    ) -> Result<()> {
+        web::update_settings(&self.pool, id, language, settings).await
+    }
+    async fn study_segments(&self, id: StudyId) -> Result<Vec<Segment>> {
+        web::study_segments(&self.pool, id).await
+    }
+    async fn upsert_segment(&self, id: StudyId, segment: &Segment) -> Result<()> {
+        web::upsert_segment(&self.pool, id, segment).await
+    }
+    async fn upsert_question(&self, id: StudyId, question: &Question) -> Result<()> {
+        web::upsert_question(&self.pool, id, question).await
+    }
+    async fn upsert_attribute(&self, id: StudyId, attribute: &AttributeDef) -> Result<()> {
+        web::upsert_attribute(&self.pool, id, attribute).await
+    }
+    async fn reorder(&self, id: StudyId, what: crate::Ordered, keys: &[Key]) -> Result<()> {
+        web::reorder(&self.pool, id, what, keys).await
+    }
+    async fn add_participant(
+        &self,
+        id: StudyId,
+        participant: &Participant,
+    ) -> Result<ParticipantId> {
+        web::add_participant(&self.pool, id, participant).await
+    }
+    async fn participant_id(&self, id: StudyId, code: &str) -> Result<Option<ParticipantId>> {
+        web::participant_id(&self.pool, id, code).await
+    }
+    async fn participant_overview(&self, id: StudyId) -> Result<Vec<ParticipantOverview>> {
+        web::participant_overview(&self.pool, id).await
+    }
+    async fn study_progress(&self, id: StudyId) -> Result<StudyProgress> {
+        web::study_progress(&self.pool, id).await
+    }
+    async fn issue_invitation(&self, participant: ParticipantId, token_hash: &str) -> Result<()> {
+        web::issue_invitation(&self.pool, participant, token_hash).await
+    }
+    async fn revoke_invitation(&self, participant: ParticipantId) -> Result<()> {
+        web::revoke_invitation(&self.pool, participant).await
+    }
+    async fn assign_order(
+        &self,
+        participant: ParticipantId,
+        order: &OrderAssignment,
+    ) -> Result<()> {
+        web::assign_order(&self.pool, participant, order).await
+    }
+    async fn count_assigned_orders(&self, id: StudyId) -> Result<i64> {
+        web::count_assigned_orders(&self.pool, id).await
+    }
+    async fn participant_by_token(&self, token_hash: &str) -> Result<Option<ParticipantRecord>> {
+        web::participant_by_token(&self.pool, token_hash).await
+    }
+    async fn participant_segments(&self, participant: ParticipantId) -> Result<Vec<Segment>> {
+        web::participant_segments(&self.pool, participant).await
+    }
+    async fn participant_responses(&self, participant: ParticipantId) -> Result<Vec<Response>> {
+        web::participant_responses(&self.pool, participant).await
+    }
+    async fn record_consent(
+        &self,
+        participant: ParticipantId,
+        accepted: bool,
+        text: &str,
+    ) -> Result<()> {
+        web::record_consent(&self.pool, participant, accepted, text).await
+    }
+    async fn set_attributes(
+        &self,
+        participant: ParticipantId,
+        values: &BTreeMap<String, AttrValue>,
+    ) -> Result<()> {
+        web::set_attributes(&self.pool, participant, values).await
+    }
+    async fn set_step(&self, participant: ParticipantId, step: &str) -> Result<()> {
+        web::set_step(&self.pool, participant, step).await
+    }
+    async fn save_response(
+        &self,
+        participant: ParticipantId,
+        segment: Option<&Key>,
+        question: &Key,
+        answer: &Answer,
+        at: Timestamp,
+    ) -> Result<()> {
+        web::save_response(&self.pool, participant, segment, question, answer, at).await
+    }
+    async fn submit(&self, participant: ParticipantId) -> Result<()> {
+        web::submit(&self.pool, participant).await
     }
 }

@@ -1,0 +1,366 @@
+//! The web application's fine-grained store calls on a real SQLite file:
+//! accounts, invitations by token hash, orders, autosave upserts and locking.
+
+use std::collections::BTreeMap;
+
+use rupturelab_core::folder::parse_folder;
+use rupturelab_core::*;
+use rupturelab_store::sqlite::SqliteStore;
+use rupturelab_store::*;
+
+fn example() -> StudyData {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rupture-study");
+    let mut files = rupturelab_core::folder::FolderFiles::new();
+    for sub in ["", "segments/"] {
+        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+            let e = e.unwrap();
+            let rel = format!("{sub}{}", e.file_name().to_string_lossy());
+            if e.file_type().unwrap().is_file() && rupturelab_core::folder::is_study_file(&rel) {
+                files.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    parse_folder(&files).unwrap()
+}
+
+fn k(s: &str) -> Key {
+    Key::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn users_are_unique_and_found_by_name_id_and_api_token_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    assert_eq!(store.count_users(Role::Researcher).await.unwrap(), 0);
+    let id = store
+        .create_user("ayse", Role::Researcher, "$argon2id$x")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_user("ayse", Role::Coder, "h").await,
+        Err(StoreError::UserExists(_))
+    ));
+    let u = store.user_by_name("ayse").await.unwrap().unwrap();
+    assert_eq!((u.id, u.role), (id, Role::Researcher));
+    assert_eq!(
+        store.user_by_id(id).await.unwrap().unwrap().username,
+        "ayse"
+    );
+    store.add_api_token(id, "abc", "laptop").await.unwrap();
+    assert_eq!(
+        store.user_by_api_token("abc").await.unwrap().unwrap().id,
+        id
+    );
+    assert!(store.user_by_api_token("abd").await.unwrap().is_none());
+    assert_eq!(store.count_users(Role::Researcher).await.unwrap(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn invitation_order_autosave_and_submit_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let sid = store.create_study(&example()).await.unwrap();
+    let before = store.load_study(sid).await.unwrap();
+
+    let new = Participant {
+        code: k("W01"),
+        status: ParticipantStatus::Invited,
+        order: Vec::new(),
+        attributes: BTreeMap::new(),
+    };
+    let pid = store.add_participant(sid, &new).await.unwrap();
+    assert!(matches!(
+        store.add_participant(sid, &new).await,
+        Err(StoreError::ParticipantExists(_))
+    ));
+    store.issue_invitation(pid, "hash-1").await.unwrap();
+    store.issue_invitation(pid, "hash-2").await.unwrap();
+    assert!(
+        store
+            .participant_by_token("hash-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "reissue revokes"
+    );
+    let rec = store.participant_by_token("hash-2").await.unwrap().unwrap();
+    assert_eq!((rec.id, rec.status), (pid, ParticipantStatus::Invited));
+
+    let order = vec![k("S3"), k("S1"), k("S2"), k("S6"), k("S4"), k("S5")];
+    store
+        .assign_order(
+            pid,
+            &OrderAssignment {
+                mode: OrderMode::LatinSquare,
+                row: Some(2),
+                order: order.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let segs = store.participant_segments(pid).await.unwrap();
+    assert_eq!(
+        segs.iter().map(|s| s.key.clone()).collect::<Vec<_>>(),
+        order
+    );
+    assert!(!segs[0].turns.is_empty());
+    assert_eq!(store.count_assigned_orders(sid).await.unwrap(), 1);
+
+    store
+        .record_consent(pid, true, "consent text")
+        .await
+        .unwrap();
+    let mut attrs = BTreeMap::new();
+    attrs.insert("orientation".to_string(), AttrValue::Text("CBT".into()));
+    attrs.insert("experience_years".to_string(), AttrValue::Integer(4));
+    store.set_attributes(pid, &attrs).await.unwrap();
+    store.set_step(pid, "segment:1").await.unwrap();
+    let rec = store.participant_by_token("hash-2").await.unwrap().unwrap();
+    assert_eq!(rec.status, ParticipantStatus::Started);
+    assert_eq!(rec.consent, Some(true));
+    assert_eq!(rec.attributes, attrs);
+
+    // Autosave: the same key twice is one response with the latest text.
+    store
+        .save_response(
+            pid,
+            Some(&k("S3")),
+            &k("Q1"),
+            &Answer::Text("first".into()),
+            Timestamp(1),
+        )
+        .await
+        .unwrap();
+    store
+        .save_response(
+            pid,
+            Some(&k("S3")),
+            &k("Q1"),
+            &Answer::Text("second".into()),
+            Timestamp(2),
+        )
+        .await
+        .unwrap();
+    store
+        .save_response(
+            pid,
+            Some(&k("S3")),
+            &k("Q3"),
+            &Answer::Rating(4),
+            Timestamp(3),
+        )
+        .await
+        .unwrap();
+    let rs = store.participant_responses(pid).await.unwrap();
+    assert_eq!(rs.len(), 2);
+    assert_eq!(rs[0].answer, Answer::Text("second".into()));
+    assert_eq!(
+        (rs[0].created_at, rs[0].updated_at),
+        (Some(Timestamp(1)), Some(Timestamp(2)))
+    );
+
+    store.submit(pid).await.unwrap();
+    assert!(matches!(
+        store
+            .save_response(
+                pid,
+                Some(&k("S3")),
+                &k("Q1"),
+                &Answer::Text("late".into()),
+                Timestamp(4)
+            )
+            .await,
+        Err(StoreError::Locked)
+    ));
+    let after = store.load_study(sid).await.unwrap();
+    assert_eq!(after.participants.len(), before.participants.len() + 1);
+    assert_eq!(after.responses.len(), before.responses.len() + 2);
+    let p = after
+        .participants
+        .iter()
+        .find(|p| p.code.as_str() == "W01")
+        .unwrap();
+    assert_eq!(
+        (p.status, p.order.clone()),
+        (ParticipantStatus::Completed, order)
+    );
+
+    let ov = store.participant_overview(sid).await.unwrap();
+    let w = ov.iter().find(|o| o.code.as_str() == "W01").unwrap();
+    assert_eq!(
+        (w.answers, w.consent, w.order_row),
+        (2, Some(true), Some(2))
+    );
+    store.revoke_invitation(pid).await.unwrap();
+    assert!(store
+        .participant_by_token("hash-2")
+        .await
+        .unwrap()
+        .is_none());
+    let prog = store.study_progress(sid).await.unwrap();
+    assert_eq!(prog.completed, 21);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn settings_segments_and_questions_can_be_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let sid = store.create_study(&example()).await.unwrap();
+    let mut design = store.study_design(sid).await.unwrap();
+    design.settings.presentation_order = OrderMode::Random;
+    design.settings.thanks_text = Some("Sağ olun".into());
+    store
+        .update_settings(sid, Language::Tr, &design.settings)
+        .await
+        .unwrap();
+    let d2 = store.study_design(sid).await.unwrap();
+    assert_eq!(
+        (d2.meta.language, d2.settings.clone()),
+        (Language::Tr, design.settings)
+    );
+
+    let mut seg = store.study_segments(sid).await.unwrap()[0].clone();
+    seg.label = "edited".into();
+    seg.turns.truncate(1);
+    store.upsert_segment(sid, &seg).await.unwrap();
+    let mut s7 = seg.clone();
+    s7.key = k("S7");
+    s7.patient = k("PT9");
+    store.upsert_segment(sid, &s7).await.unwrap();
+    let segs = store.study_segments(sid).await.unwrap();
+    assert_eq!(segs.len(), 7);
+    assert_eq!(segs[0], seg);
+    assert_eq!(segs[6], s7);
+
+    let q = Question {
+        key: k("Q1"),
+        kind: QuestionKind::Choice {
+            choices: vec!["a".into()],
+        },
+        scope: QuestionScope::Segment,
+        prompt: "p".into(),
+    };
+    assert!(
+        store.upsert_question(sid, &q).await.is_err(),
+        "answered question keeps its kind"
+    );
+    let q4 = Question { key: k("Q4"), ..q };
+    store.upsert_question(sid, &q4).await.unwrap();
+    assert_eq!(
+        store
+            .study_design(sid)
+            .await
+            .unwrap()
+            .questions
+            .last()
+            .unwrap(),
+        &q4
+    );
+    // The whole study still loads.
+    assert_eq!(store.load_study(sid).await.unwrap().segments.len(), 7);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn attributes_are_upserted_and_items_reordered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let sid = store.create_study(&example()).await.unwrap();
+    let mut d = store.study_design(sid).await.unwrap();
+    let mut orient = d.attributes[0].clone();
+    orient.label = "Orientation".into();
+    store.upsert_attribute(sid, &orient).await.unwrap();
+    orient.kind = AttributeType::Text;
+    assert!(
+        store.upsert_attribute(sid, &orient).await.is_err(),
+        "values exist"
+    );
+    let age = AttributeDef {
+        name: k("age"),
+        label: "Age".into(),
+        kind: AttributeType::Integer {
+            min: Some(18),
+            max: None,
+        },
+        bands: vec![30.0, 50.0],
+        required: false,
+    };
+    store.upsert_attribute(sid, &age).await.unwrap();
+    d = store.study_design(sid).await.unwrap();
+    assert_eq!(d.attributes[0].label, "Orientation");
+    assert_eq!(d.attributes.last().unwrap(), &age);
+
+    let order = vec![k("S6"), k("S1"), k("S2"), k("S3"), k("S4"), k("S5")];
+    store.reorder(sid, Ordered::Segments, &order).await.unwrap();
+    let segs: Vec<Key> = store
+        .study_segments(sid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
+    assert_eq!(segs, order);
+    assert!(store
+        .reorder(sid, Ordered::Segments, &order[1..])
+        .await
+        .is_err());
+    store
+        .reorder(sid, Ordered::Questions, &[k("Q3"), k("Q1"), k("Q2")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.study_design(sid).await.unwrap().questions[0].key,
+        k("Q3")
+    );
+    // The whole study still loads in the new order.
+    let s = store.load_study(sid).await.unwrap();
+    assert_eq!(s.segments[0].key, k("S6"));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_autosaves_of_many_participants_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    let sid = store.create_study(&example()).await.unwrap();
+    let mut pids = Vec::new();
+    for i in 0..20 {
+        let p = Participant {
+            code: k(&format!("C{i:02}")),
+            status: ParticipantStatus::Invited,
+            order: Vec::new(),
+            attributes: BTreeMap::new(),
+        };
+        pids.push(store.add_participant(sid, &p).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for pid in pids.clone() {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..15 {
+                store
+                    .save_response(
+                        pid,
+                        Some(&k("S1")),
+                        &k("Q1"),
+                        &Answer::Text(format!("draft {n}")),
+                        Timestamp(n),
+                    )
+                    .await
+                    .unwrap();
+                store.set_step(pid, "segment:1").await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for pid in pids {
+        let rs = store.participant_responses(pid).await.unwrap();
+        assert_eq!(rs.len(), 1);
+        assert_eq!(rs[0].answer, Answer::Text("draft 14".into()));
+    }
+    store.close().await;
+}

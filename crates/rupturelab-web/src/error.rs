@@ -1,0 +1,139 @@
+//! The web `Error`: every failure a handler can return, mapped to a status
+//! code and a clear page (or JSON body under `/api`). Internal errors are
+//! logged with a reference and shown as an opaque 500 carrying only that
+//! reference.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rupturelab_store::StoreError;
+
+use crate::views;
+
+/// What went wrong while handling a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400: the request is malformed; the message says what to fix.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: not signed in.
+    #[error("sign in first")]
+    Unauthorized,
+    /// 403: signed in but not allowed, or a CSRF/origin check failed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such page or thing.
+    #[error("not found")]
+    NotFound,
+    /// 404 on a participant link that is unknown or revoked.
+    #[error("this study link is not valid")]
+    UnknownLink,
+    /// 409: the request conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// 422: the submitted data is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// 429: too many attempts.
+    #[error("too many attempts; wait a few minutes and try again")]
+    TooManyRequests,
+    /// 500: anything else; the cause goes to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NoSuchStudy(_) => Error::NotFound,
+            StoreError::UserExists(_) | StoreError::ParticipantExists(_) => {
+                Error::Conflict(e.to_string())
+            }
+            StoreError::Locked => Error::Conflict(e.to_string()),
+            StoreError::Invalid(m) => Error::Invalid(m),
+            StoreError::StudyExists(_) => Error::Conflict(e.to_string()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<askama::Error> for Error {
+    fn from(e: askama::Error) -> Self {
+        Error::Internal(format!("template: {e}"))
+    }
+}
+
+impl Error {
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::NotFound | Error::UnknownLink => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the user is told: for a 500 only a reference to the log line.
+    fn public_message(&self) -> (String, Option<String>) {
+        match self {
+            Error::Internal(cause) => {
+                let reference = crate::accounts::random_hex(4);
+                tracing::error!(reference = %reference, cause = %cause, "internal error");
+                (
+                    "Something went wrong on the server. Nothing you did caused it; try again, and if it persists tell the study team this reference.".into(),
+                    Some(reference),
+                )
+            }
+            other => (other.to_string(), None),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if matches!(self, Error::UnknownLink) {
+            return (status, views::unknown_link_page()).into_response();
+        }
+        let (message, reference) = self.public_message();
+        (
+            status,
+            views::error_page(status, &message, reference.as_deref()),
+        )
+            .into_response()
+    }
+}
+
+/// The same errors as JSON, for the API: `{"error": "...", "status": 404}`.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let (message, reference) = self.0.public_message();
+        let body = serde_json::json!({
+            "error": message,
+            "status": status.as_u16(),
+            "reference": reference,
+        });
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,211 @@
+//! RuptureLab's web application: the participant study runner (`/p/{token}`),
+//! the researcher console, the JSON API (`/api/v1`) and accounts, served by
+//! axum over the same [`Store`] the command line uses.
+//!
+//! [`Application::build`] binds the listener and wires the router;
+//! [`Application::run_until`] serves until a shutdown signal, letting
+//! in-flight requests finish.
+#![forbid(unsafe_code)]
+#![recursion_limit = "512"]
+
+pub mod accounts;
+mod api;
+mod console;
+mod console_design;
+mod error;
+pub mod i18n;
+mod participant;
+mod security;
+mod views;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::Request;
+use axum::routing::get;
+use axum::Router;
+use axum_login::AuthManagerLayerBuilder;
+use rupturelab_store::{DbPool, Store};
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::time::Duration as CookieDuration;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore as SessionStore;
+
+pub use error::Error;
+
+/// The largest request body accepted (answers, pasted participant lists).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// How the server is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen, e.g. `127.0.0.1:8080` (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// The public base URL (`https://study.example.org`) used in invitation
+    /// links and to decide on `Secure` cookies; `None` = the request's host over http.
+    pub base_url: Option<String>,
+    /// Failed logins per client address allowed in [`Config::rate_window`].
+    pub login_attempts: u32,
+    /// Unknown participant tokens per client address allowed in the window.
+    pub token_attempts: u32,
+    /// The rate-limit window.
+    pub rate_window: Duration,
+}
+
+impl Config {
+    /// Defaults for a bind address.
+    pub fn new(bind: SocketAddr) -> Self {
+        Config {
+            bind,
+            base_url: None,
+            login_attempts: 10,
+            token_attempts: 30,
+            rate_window: Duration::from_secs(15 * 60),
+        }
+    }
+    /// Whether cookies must be `Secure` (the base URL is https).
+    pub fn secure(&self) -> bool {
+        self.base_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    pub login_limiter: Arc<security::RateLimiter>,
+    pub token_limiter: Arc<security::RateLimiter>,
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Arc<dyn Store>,
+}
+
+impl Application {
+    /// Prepares the session table, binds the listener and wires the router.
+    pub async fn build(store: Arc<dyn Store>, config: Config) -> std::io::Result<Self> {
+        let sessions = match store.pool() {
+            DbPool::Sqlite(pool) => SessionStore::new(pool),
+        };
+        sessions.migrate().await.map_err(std::io::Error::other)?;
+        let secure = config.secure();
+        let session_layer = SessionManagerLayer::new(sessions)
+            .with_name("rupturelab_session")
+            .with_http_only(true)
+            .with_same_site(SameSite::Lax)
+            .with_secure(secure)
+            .with_expiry(Expiry::OnInactivity(CookieDuration::hours(12)));
+        let backend = accounts::Backend {
+            store: store.clone(),
+        };
+        let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer).build();
+        let listener = TcpListener::bind(config.bind).await?;
+        let state = AppState {
+            store: store.clone(),
+            login_limiter: Arc::new(security::RateLimiter::new(
+                config.login_attempts,
+                config.rate_window,
+            )),
+            token_limiter: Arc::new(security::RateLimiter::new(
+                config.token_attempts,
+                config.rate_window,
+            )),
+            config: Arc::new(config),
+        };
+        let router = Router::new()
+            .merge(console::routes())
+            .merge(participant::routes())
+            .nest("/api/v1", api::routes())
+            .route("/static/{file}", get(views::static_file))
+            .route("/healthz", get(|| async { "ok" }))
+            .fallback(views::not_found)
+            .layer(axum::middleware::from_fn(security::csrf_guard))
+            .layer(auth_layer)
+            .layer(axum::middleware::from_fn(security::headers))
+            .layer(DefaultBodyLimit::max(BODY_LIMIT))
+            .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(|req: &Request<_>| {
+                        // The route template, never the URI: participant
+                        // tokens and query strings stay out of the log.
+                        let route = req
+                            .extensions()
+                            .get::<MatchedPath>()
+                            .map(|p| p.as_str().to_owned())
+                            .unwrap_or_else(|| "(unmatched)".into());
+                        tracing::info_span!("request", method = %req.method(), route = %route)
+                    })
+                    .on_request(())
+                    .on_response(
+                        tower_http::trace::DefaultOnResponse::new()
+                            .level(tracing::Level::INFO)
+                            .latency_unit(tower_http::LatencyUnit::Micros),
+                    ),
+            )
+            .with_state(state);
+        Ok(Application {
+            listener,
+            router,
+            store,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, lets in-flight requests finish,
+    /// then closes the database cleanly.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        self.store.close().await;
+        result
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

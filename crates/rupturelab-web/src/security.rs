@@ -1,0 +1,281 @@
+//! Cross-cutting protections: security headers on every response, the CSRF
+//! guard on every state-changing request (a per-session token in a form
+//! field or `X-CSRF-Token` header, plus an `Origin` / `Sec-Fetch-Site`
+//! check), and the in-memory rate limiter for logins and participant links.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tower_sessions::Session;
+
+use crate::error::{ApiError, Error};
+
+/// The Content-Security-Policy: no inline scripts or styles, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+media-src 'self' https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'";
+
+/// Adds the security headers to every response.
+pub async fn headers(req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/static/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Participant links carry their token in the path: never send it to
+    // another site. (Not `no-referrer`: browsers then send `Origin: null`
+    // on our own form posts, which the CSRF guard must distrust.)
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !is_static && !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// The bearer token of an `Authorization` header, if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let t = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?;
+    Some(t.trim().to_string())
+}
+
+const CSRF_KEY: &str = "csrf";
+/// The form field that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+/// The header that carries the CSRF token (JavaScript and API clients).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The session's CSRF token, created on first use.
+pub async fn csrf_token(session: &Session) -> Result<String, Error> {
+    if let Some(t) = session
+        .get::<String>(CSRF_KEY)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+    {
+        return Ok(t);
+    }
+    let t = crate::accounts::random_hex(16);
+    session
+        .insert(CSRF_KEY, &t)
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(t)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn reject(api: bool, why: &str) -> Response {
+    tracing::warn!(reason = why, "request refused by the CSRF guard");
+    let e = Error::Forbidden(format!(
+        "this form has expired or did not come from this site ({why}); reload the page and try again"
+    ));
+    if api {
+        ApiError(e).into_response()
+    } else {
+        e.into_response()
+    }
+}
+
+/// Whether the request's `Origin` (when sent) names this server.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    if origin == "null" {
+        // An opaque origin (sandboxed frame, privacy setting): trust it only
+        // when the browser itself says the request is same-origin.
+        return headers
+            .get("sec-fetch-site")
+            .is_some_and(|v| v == "same-origin");
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or("");
+    origin_host.eq_ignore_ascii_case(host)
+}
+
+/// Refuses state-changing requests that are cross-site or lack the session's
+/// CSRF token. Requests authenticated by a bearer API token carry no cookie
+/// authority and only get the origin check.
+pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let api = req.uri().path().starts_with("/api/");
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if !matches!(site, "same-origin" | "none") {
+            return reject(api, "cross-site request");
+        }
+    }
+    if !same_origin(headers) {
+        return reject(api, "foreign origin");
+    }
+    if api && bearer_token(headers).is_some() {
+        return next.run(req).await;
+    }
+    let expected = match session.get::<String>(CSRF_KEY).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return reject(api, "no session token"),
+        Err(e) => return Error::Internal(e.to_string()).into_response(),
+    };
+    if let Some(given) = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            return next.run(req).await;
+        }
+        return reject(api, "wrong token");
+    }
+    // A file upload carries the token in the form's action URL, since the
+    // multipart body is not parsed here.
+    let is_multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+    if is_multipart {
+        let ok = req.uri().query().is_some_and(|q| {
+            form_urlencoded::parse(q.as_bytes()).any(|(k, v)| {
+                k == CSRF_FIELD && constant_time_eq(v.as_bytes(), expected.as_bytes())
+            })
+        });
+        if !ok {
+            return reject(api, "missing or wrong token");
+        }
+        return next.run(req).await;
+    }
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return reject(api, "missing token");
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                crate::views::error_page(
+                    axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "The form is too large.",
+                    None,
+                ),
+            )
+                .into_response()
+        }
+    };
+    let ok = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == CSRF_FIELD)
+        .is_some_and(|(_, v)| constant_time_eq(v.as_bytes(), expected.as_bytes()));
+    if !ok {
+        return reject(api, "missing or wrong token");
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Counts failures per key (a client address) in a sliding window; a key
+/// with `max` failures in the window is blocked until the window passes.
+pub struct RateLimiter {
+    max: u32,
+    window: Duration,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl RateLimiter {
+    /// A limiter of `max` failures per `window`.
+    pub fn new(max: u32, window: Duration) -> Self {
+        RateLimiter {
+            max,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether the key is blocked now.
+    pub fn blocked(&self, key: &str) -> bool {
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(key)
+            .is_some_and(|(n, since)| *n >= self.max && since.elapsed() < self.window)
+    }
+
+    /// Records a failure of the key.
+    pub fn fail(&self, key: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > 10_000 {
+            let window = self.window;
+            map.retain(|_, (_, since)| since.elapsed() < window);
+        }
+        let e = map.entry(key.to_string()).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= self.window {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+
+    /// Forgets a key's failures (after a success).
+    pub fn clear(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limiter_blocks_after_max_failures_and_clears() {
+        let l = RateLimiter::new(3, Duration::from_secs(60));
+        for _ in 0..2 {
+            l.fail("a");
+        }
+        assert!(!l.blocked("a"));
+        l.fail("a");
+        assert!(l.blocked("a"));
+        assert!(!l.blocked("b"));
+        l.clear("a");
+        assert!(!l.blocked("a"));
+        let short = RateLimiter::new(1, Duration::from_millis(1));
+        short.fail("x");
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!short.blocked("x"));
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_strings() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,478 @@
+//! End to end in headless Chromium (Debian's chromium + chromedriver, driven
+//! by fantoccini): a participant completes a Turkish study, with the server
+//! restarted in the middle and the link resumed; the database then holds
+//! exactly the typed answers, under the segments of the assigned order.
+//! Screenshots of each participant page go to a folder the test prints.
+//! The test fails (never skips) when the browser is missing: `scripts/test`
+//! installs it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use rupturelab_core::{
+    Answer, Key, Language, OrderMode, ParticipantStatus, Question, QuestionKind, QuestionScope,
+    Segment, Turn,
+};
+use rupturelab_web::accounts::token_hash;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn start_browser(profile: &Path) -> (Driver, Client) {
+    for bin in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(bin).exists(),
+            "{bin} is missing: install Debian's chromium and chromium-driver (scripts/test does)"
+        );
+    }
+    let port = free_port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                format!("--user-data-dir={}", profile.display()),
+                "--window-size=414,900", "--lang=tr-TR",
+            ]
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a chromedriver session");
+    (driver, client)
+}
+
+struct Shots {
+    dir: PathBuf,
+    n: usize,
+}
+
+impl Shots {
+    async fn take(&mut self, c: &Client, name: &str) {
+        self.n += 1;
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.n)), png).unwrap();
+    }
+}
+
+async fn save_state(c: &Client) -> String {
+    c.find(Locator::Css(".save-state"))
+        .await
+        .unwrap()
+        .attr("data-state")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+/// Waits until the autosave script reports "saved".
+async fn wait_saved(c: &Client) {
+    let start = Instant::now();
+    loop {
+        if save_state(c).await == "saved" {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "autosave never reported saved"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn path_of(c: &Client) -> String {
+    c.current_url().await.unwrap().path().to_string()
+}
+
+/// Clicks the element with `id` and waits until the browser is at `path`.
+async fn click_to(c: &Client, id: &str, path: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let at = path_of(c).await;
+        if at == path && c.find(Locator::Css("body")).await.is_ok() {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "after #{id} at {at}, not {path}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn k(s: &str) -> Key {
+    Key::parse(s).unwrap()
+}
+
+const STUDY_TR: &str = "ornek-calisma-tr";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn participant_completes_a_turkish_study_in_chromium_across_a_server_restart() {
+    let mut app = spawn_app().await;
+    let sid = app
+        .store
+        .list_studies()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.key == STUDY_TR)
+        .unwrap()
+        .id;
+    // A second segment, a once-question and a Latin-square order.
+    let s2 = Segment {
+        key: k("S2"),
+        label: "İkinci bölüm".into(),
+        patient: k("HA1"),
+        session: Some(5),
+        rupture: rupturelab_core::RuptureType::Confrontation,
+        markers: Vec::new(),
+        media: None,
+        notes: None,
+        turns: vec![
+            Turn {
+                speaker: "D".into(),
+                text: "Bu ödevler işe yaramıyor, açıkçası.".into(),
+                start_ms: None,
+                end_ms: None,
+            },
+            Turn {
+                speaker: "T".into(),
+                text: "Işığı kapatıp konuşalım mı? İçinizden ne geçiyor?".into(),
+                start_ms: None,
+                end_ms: None,
+            },
+        ],
+    };
+    app.store.upsert_segment(sid, &s2).await.unwrap();
+    app.store
+        .upsert_question(
+            sid,
+            &Question {
+                key: k("Q3"),
+                kind: QuestionKind::Likert {
+                    min: 1,
+                    max: 5,
+                    anchors: [(1, "Çok hafif".to_string()), (5, "Çok ağır".to_string())].into(),
+                },
+                scope: QuestionScope::Once,
+                prompt: "Kopmalar genel olarak ne kadar ağırdı?".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut design = app.store.study_design(sid).await.unwrap();
+    design.settings.presentation_order = OrderMode::LatinSquare;
+    app.store
+        .update_settings(sid, Language::Tr, &design.settings)
+        .await
+        .unwrap();
+    // The second invitee gets Williams row 1: S2 before S1.
+    let tokens = app.invite(STUDY_TR, &["W01", "W02"]).await;
+    let token = tokens[1].1.clone();
+    let pid = app
+        .store
+        .participant_by_token(&token_hash(&token))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let order: Vec<Key> = app
+        .store
+        .participant_segments(pid)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
+    assert_eq!(order, vec![k("S2"), k("S1")]);
+
+    let shots_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let _ = std::fs::remove_dir_all(&shots_dir);
+    std::fs::create_dir_all(&shots_dir).unwrap();
+    println!("screenshots: {}", shots_dir.display());
+    let mut shots = Shots {
+        dir: shots_dir,
+        n: 0,
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = start_browser(profile.path()).await;
+
+    let typed = [
+        (
+            "S2",
+            "Q1",
+            "Danışan ödevlerin işe yaramadığını söylüyor; İlişkide bir gerginlik var.",
+        ),
+        (
+            "S2",
+            "Q2",
+            "Işık tutarak, birlikte ne olduğunu konuşurdum (metakomünikasyon).",
+        ),
+        (
+            "S1",
+            "Q1",
+            "Terapist gündemi fazla zorladı; danışan çekildi.",
+        ),
+        (
+            "S1",
+            "Q2",
+            "Kendi payımı kabul eder, danışanın duygusunu doğrulardım.",
+        ),
+    ];
+
+    let run = async {
+        let link = app.url(&format!("/p/{token}"));
+        c.goto(&link).await.unwrap();
+        assert_eq!(path_of(&c).await, format!("/p/{token}/welcome"));
+        let lang = c
+            .find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap();
+        assert_eq!(lang.as_deref(), Some("tr"));
+        let h1 = c
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(h1, "Hoş geldiniz");
+        shots.take(&c, "welcome").await;
+        click_to(&c, "consent-accept", &format!("/p/{token}/about")).await;
+
+        // Demographics: a required field left empty is refused, in Turkish.
+        c.find(Locator::Id("next"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let err = c
+            .wait()
+            .for_element(Locator::Css(".field-error"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(err, "Lütfen bu soruyu yanıtlayın.");
+        c.find(Locator::Id("a_yonelim"))
+            .await
+            .unwrap()
+            .select_by_value("Şema")
+            .await
+            .unwrap();
+        let years = c.find(Locator::Id("a_deneyim_yili")).await.unwrap();
+        years.clear().await.unwrap();
+        years.send_keys("7").await.unwrap();
+        shots.take(&c, "about").await;
+        click_to(&c, "next", &format!("/p/{token}/s/1")).await;
+
+        // First segment of the order (S2): type, let autosave store it.
+        let said = c
+            .find(Locator::Css(".turn .said"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(said, "Bu ödevler işe yaramıyor, açıkçası.");
+        c.find(Locator::Css("textarea[name=q_Q1]"))
+            .await
+            .unwrap()
+            .send_keys(typed[0].2)
+            .await
+            .unwrap();
+        c.find(Locator::Css("textarea[name=q_Q2]"))
+            .await
+            .unwrap()
+            .send_keys(typed[1].2)
+            .await
+            .unwrap();
+        wait_saved(&c).await;
+        let status = c
+            .find(Locator::Css(".save-state"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(status, "Kaydedildi");
+        shots.take(&c, "segment-1-saved").await;
+        let saved = app.store.participant_responses(pid).await.unwrap();
+        assert_eq!(saved.len(), 2, "autosave stored both answers before Next");
+    };
+    run.await;
+
+    // The server restarts; the participant opens their link again.
+    app.restart().await;
+    let pid = app
+        .store
+        .participant_by_token(&token_hash(&token))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+
+    let run = async {
+        c.goto(&app.url(&format!("/p/{token}"))).await.unwrap();
+        assert_eq!(
+            path_of(&c).await,
+            format!("/p/{token}/s/1"),
+            "resumed where they left off"
+        );
+        let kept = c
+            .find(Locator::Css("textarea[name=q_Q1]"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap();
+        assert_eq!(kept.as_deref(), Some(typed[0].2));
+        shots.take(&c, "segment-1-resumed").await;
+        click_to(&c, "next", &format!("/p/{token}/s/2")).await;
+
+        // Second segment (S1): the form post saves, with no wait for autosave.
+        c.find(Locator::Css("textarea[name=q_Q1]"))
+            .await
+            .unwrap()
+            .send_keys(typed[2].2)
+            .await
+            .unwrap();
+        c.find(Locator::Css("textarea[name=q_Q2]"))
+            .await
+            .unwrap()
+            .send_keys(typed[3].2)
+            .await
+            .unwrap();
+        shots.take(&c, "segment-2").await;
+        click_to(&c, "next", &format!("/p/{token}/final")).await;
+
+        // The once-question: a Likert radio, autosaved.
+        c.find(Locator::Css("input[name=q_Q3][value='4']"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_saved(&c).await;
+        shots.take(&c, "final").await;
+        click_to(&c, "next", &format!("/p/{token}/review")).await;
+
+        let review = c
+            .find(Locator::Css("main"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for (_, _, text) in typed {
+            assert!(review.contains(text), "review shows {text}");
+        }
+        shots.take(&c, "review").await;
+        click_to(&c, "submit", &format!("/p/{token}/thanks")).await;
+        let h1 = c
+            .find(Locator::Css("h1"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(h1, "Teşekkürler");
+        shots.take(&c, "thanks").await;
+        // Reopening the link after submitting shows the thank-you page.
+        c.goto(&app.url(&format!("/p/{token}/s/1"))).await.unwrap();
+        assert_eq!(path_of(&c).await, format!("/p/{token}/thanks"));
+    };
+    run.await;
+    c.close().await.unwrap();
+
+    // Exactly the typed answers, under the segments of the assigned order.
+    let rs = app.store.participant_responses(pid).await.unwrap();
+    let got: BTreeSet<(Option<String>, String, String)> = rs
+        .iter()
+        .map(|r| {
+            let a = match &r.answer {
+                Answer::Text(t) => t.clone(),
+                Answer::Rating(v) => v.to_string(),
+                Answer::Choice(c) => c.clone(),
+            };
+            (
+                r.key.segment.as_ref().map(|s| s.to_string()),
+                r.key.question.to_string(),
+                a,
+            )
+        })
+        .collect();
+    let mut want: BTreeSet<(Option<String>, String, String)> = typed
+        .iter()
+        .map(|(s, q, t)| (Some(s.to_string()), q.to_string(), t.to_string()))
+        .collect();
+    want.insert((None, "Q3".into(), "4".into()));
+    assert_eq!(got, want);
+    let rec = app
+        .store
+        .participant_by_token(&token_hash(&token))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rec.status, ParticipantStatus::Completed);
+    assert_eq!(rec.consent, Some(true));
+    assert_eq!(rec.attributes["yonelim"].to_string(), "Şema");
+    assert_eq!(rec.attributes["deneyim_yili"].to_string(), "7");
+    assert_eq!(shots.n, 8);
+    app.stop().await;
+}
