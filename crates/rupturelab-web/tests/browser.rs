@@ -471,8 +471,9 @@ async fn participant_completes_a_turkish_study_in_chromium_across_a_server_resta
         .unwrap();
     assert_eq!(rec.status, ParticipantStatus::Completed);
     assert_eq!(rec.consent, Some(true));
-    assert_eq!(rec.attributes["yonelim"].to_string(), "Şema");
-    assert_eq!(rec.attributes["deneyim_yili"].to_string(), "7");
+    let attrs = app.store.participant_attributes(pid).await.unwrap();
+    assert_eq!(attrs["yonelim"].to_string(), "Şema");
+    assert_eq!(attrs["deneyim_yili"].to_string(), "7");
     assert_eq!(shots.n, 8);
     app.stop().await;
 }
