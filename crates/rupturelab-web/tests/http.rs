@@ -226,6 +226,28 @@ async fn unknown_participant_tokens_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn wrong_api_tokens_are_rate_limited() {
+    let app = spawn_with(|c| c.token_attempts = 3).await;
+    let c = reqwest::Client::new();
+    for _ in 0..3 {
+        let r = c
+            .get(app.url("/api/v1/studies"))
+            .bearer_auth("rl_guess")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    let r = c
+        .get(app.url("/api/v1/studies"))
+        .bearer_auth("rl_guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+}
+
+#[tokio::test]
 async fn state_changing_requests_without_the_csrf_token_get_403() {
     let app = spawn_app().await;
     let tokens = app.invite(STUDY, &["C01"]).await;
@@ -1136,7 +1158,9 @@ async fn openapi_document_describes_every_api_route() {
         let concrete = path
             .replace("{study}", "rupture-study")
             .replace("{code}", "O01")
-            .replace("{token}", &tokens[0].1);
+            .replace("{token}", &tokens[0].1)
+            .replace("{key}", "S1")
+            .replace("{what}", "segments");
         for method in ops.as_object().unwrap().keys() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = c
@@ -1321,6 +1345,18 @@ async fn the_api_edits_the_design_segments_questions_attributes_and_order() {
         v["attributes"].as_array().unwrap().last().unwrap()["name"],
         "age"
     );
+    let seg: serde_json::Value = c
+        .get(app.url("/api/v1/studies/rupture-study/segments/S9"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seg["turns"][0]["text"], "Merhaba");
+    assert_eq!(seg["markers"][0]["salience"], 2);
+    assert_eq!(seg["media"]["start_ms"], 1000);
 }
 
 #[tokio::test]
