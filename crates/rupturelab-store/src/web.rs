@@ -96,6 +96,8 @@ pub struct ParticipantOverview {
     pub order: Vec<Key>,
     /// When the participant last saved anything.
     pub updated_at: Option<Timestamp>,
+    /// How many invitation links were ever issued (revoked ones included).
+    pub links_issued: i64,
 }
 
 /// A study's design without its segments and data: what every participant page needs.

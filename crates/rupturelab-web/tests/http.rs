@@ -969,6 +969,23 @@ async fn researcher_adds_participants_by_csv_paste_and_sees_links_once() {
     let (_, body) = app.get_text(&c, path).await;
     assert!(links_in(&body).is_empty());
     assert!(body.contains("X02"));
+    // Invite-all reaches only those never invited (not X01, X02, nor a revoked link).
+    let r = app
+        .post_form(&c, path, &[("csrf", &csrf), ("list", "Y01\nY02")])
+        .await;
+    assert_eq!(links_in(&r.text().await.unwrap()).len(), 0);
+    app.post_form(
+        &c,
+        "/studies/rupture-study/participants/X01/revoke",
+        &[("csrf", &csrf)],
+    )
+    .await;
+    let r = app
+        .post_form(&c, "/studies/rupture-study/invite-all", &[("csrf", &csrf)])
+        .await;
+    let body = r.text().await.unwrap();
+    assert_eq!(links_in(&body).len(), 2, "{body}");
+    assert!(body.contains(">Y01<") && body.contains(">Y02<"));
     // Bad CSV: a clear 422 and nothing added.
     let r = app
         .post_form(

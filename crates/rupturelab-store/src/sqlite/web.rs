@@ -701,7 +701,8 @@ pub(super) async fn participant_overview(
            (SELECT c.accepted FROM consents c WHERE c.participant_id = p.id ORDER BY c.id DESC LIMIT 1), \
            (SELECT COUNT(*) FROM responses r WHERE r.participant_id = p.id), \
            pp.step, pp.order_mode, pp.order_row, \
-           (SELECT MAX(r.updated_at) FROM responses r WHERE r.participant_id = p.id) \
+           (SELECT MAX(r.updated_at) FROM responses r WHERE r.participant_id = p.id), \
+           (SELECT COUNT(*) FROM invitations i WHERE i.participant_id = p.id) \
          FROM participants p LEFT JOIN participant_progress pp ON pp.participant_id = p.id \
          WHERE p.study_id = $1 ORDER BY p.position",
     )
@@ -721,6 +722,7 @@ pub(super) async fn participant_overview(
             order_row: r.get(8),
             order: Vec::new(),
             updated_at: r.get::<Option<i64>, _>(9).map(Timestamp),
+            links_issued: r.get(10),
         });
     }
     for r in sqlx::query(
