@@ -166,6 +166,16 @@ pub trait Store: Send + Sync {
     async fn count_assigned_orders(&self, id: StudyId) -> Result<i64>;
     /// Finds the participant of an active invitation by the token's hash.
     async fn participant_by_token(&self, token_hash: &str) -> Result<Option<ParticipantRecord>>;
+    /// The segment keys in the participant's order (study order when none):
+    /// cheaper than `participant_segments` when the turns are not needed.
+    async fn participant_order(&self, participant: ParticipantId) -> Result<Vec<Key>>;
+    /// One segment of a study, with its turns and markers.
+    async fn segment(&self, id: StudyId, key: &Key) -> Result<Option<Segment>>;
+    /// The participant's attribute values, by attribute name.
+    async fn participant_attributes(
+        &self,
+        participant: ParticipantId,
+    ) -> Result<BTreeMap<String, AttrValue>>;
     /// The participant's segments in their assigned order (study order when none).
     async fn participant_segments(&self, participant: ParticipantId) -> Result<Vec<Segment>>;
     /// The participant's saved answers.

@@ -2,11 +2,8 @@
 //! [`Store`](crate::Store): accounts, invitations, consent, progress and
 //! single-answer autosave. Whole-study calls keep using `StudyData`.
 
-use std::collections::BTreeMap;
-
 use rupturelab_core::{
-    AttrValue, AttributeDef, Key, OrderMode, ParticipantStatus, Question, Settings, StudyMeta,
-    Timestamp,
+    AttributeDef, Key, OrderMode, ParticipantStatus, Question, Settings, StudyMeta, Timestamp,
 };
 
 use crate::StudyId;
@@ -74,8 +71,6 @@ pub struct ParticipantRecord {
     pub consent: Option<bool>,
     /// The last page visited.
     pub step: Option<String>,
-    /// Attribute values given so far.
-    pub attributes: BTreeMap<String, AttrValue>,
 }
 
 /// One line of the console's participant list.
@@ -101,6 +96,8 @@ pub struct ParticipantOverview {
     pub order: Vec<Key>,
     /// When the participant last saved anything.
     pub updated_at: Option<Timestamp>,
+    /// How many invitation links were ever issued (revoked ones included).
+    pub links_issued: i64,
 }
 
 /// A study's design without its segments and data: what every participant page needs.

@@ -105,6 +105,12 @@ async fn invitation_order_autosave_and_submit_lock() {
         order
     );
     assert!(!segs[0].turns.is_empty());
+    assert_eq!(store.participant_order(pid).await.unwrap(), order);
+    assert_eq!(
+        store.segment(sid, &k("S3")).await.unwrap().as_ref(),
+        Some(&segs[0])
+    );
+    assert!(store.segment(sid, &k("S99")).await.unwrap().is_none());
     assert_eq!(store.count_assigned_orders(sid).await.unwrap(), 1);
 
     store
@@ -119,7 +125,7 @@ async fn invitation_order_autosave_and_submit_lock() {
     let rec = store.participant_by_token("hash-2").await.unwrap().unwrap();
     assert_eq!(rec.status, ParticipantStatus::Started);
     assert_eq!(rec.consent, Some(true));
-    assert_eq!(rec.attributes, attrs);
+    assert_eq!(store.participant_attributes(pid).await.unwrap(), attrs);
 
     // Autosave: the same key twice is one response with the latest text.
     store

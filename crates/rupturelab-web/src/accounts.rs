@@ -271,8 +271,19 @@ impl FromRequestParts<crate::AppState> for ApiResearcher {
         state: &crate::AppState,
     ) -> Result<Self, Self::Rejection> {
         let user = if let Some(token) = crate::security::bearer_token(&parts.headers) {
+            // Wrong API tokens count against the same per-address limit as
+            // unknown participant links.
+            let ip = parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_default();
+            if state.token_limiter.blocked(&ip) {
+                return Err(Error::TooManyRequests.into());
+            }
             let user = state.store.user_by_api_token(&token_hash(&token)).await?;
             if user.is_none() {
+                state.token_limiter.fail(&ip);
                 return Err(Error::Unauthorized.into());
             }
             user

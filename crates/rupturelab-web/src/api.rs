@@ -39,7 +39,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/studies/{study}/responses", get(responses))
         .route("/studies/{study}/settings", put(settings))
-        .route("/studies/{study}/segments/{key}", put(put_segment))
+        .route(
+            "/studies/{study}/segments/{key}",
+            get(get_segment).put(put_segment),
+        )
         .route("/studies/{study}/questions/{key}", put(put_question))
         .route("/studies/{study}/attributes/{key}", put(put_attribute))
         .route("/studies/{study}/order/{what}", put(put_order))
@@ -268,6 +271,31 @@ async fn settings(
 
 fn key(s: &str, what: &str) -> Result<rupturelab_core::Key, Error> {
     rupturelab_core::Key::parse(s).map_err(|e| Error::Invalid(format!("the {what} {e}")))
+}
+
+async fn get_segment(
+    State(state): State<AppState>,
+    ApiResearcher(_u): ApiResearcher,
+    Path((study, k)): Path<(String, String)>,
+) -> ApiResult {
+    let info = study_by_key(&state, &study).await?;
+    let s = state
+        .store
+        .segment(info.id, &key(&k, "segment key")?)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(Json(json!({
+        "key": s.key.as_str(),
+        "label": s.label,
+        "patient": s.patient.as_str(),
+        "session": s.session,
+        "rupture": s.rupture.as_str(),
+        "markers": s.markers.iter().map(|m| json!({"name": m.name, "salience": m.salience.map(|v| v.get())})).collect::<Vec<_>>(),
+        "media": s.media.as_ref().map(|m| json!({"reference": m.reference, "start_ms": m.start_ms, "end_ms": m.end_ms})),
+        "notes": s.notes,
+        "turns": s.turns.iter().map(|t| json!({"speaker": t.speaker, "text": t.text, "start_ms": t.start_ms, "end_ms": t.end_ms})).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }
 
 #[derive(serde::Deserialize)]
@@ -601,7 +629,8 @@ pub fn openapi_document() -> Value {
             "/studies/{study}/settings": {"put": {"summary": "Change language, presentation order and texts", "parameters": [study_param],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Settings"}}}},
                 "responses": {"204": {"description": "saved"}, "422": err}}},
-            "/studies/{study}/segments/{key}": {"put": {"summary": "Create or replace a segment (metadata, 3RS markers, media window, transcript turns)", "parameters": [study_param, key_param],
+            "/studies/{study}/segments/{key}": {"get": {"summary": "A segment with its markers, media window and transcript turns (same shape as the PUT body)", "parameters": [study_param, key_param], "responses": {"200": ok(json!({"type": "object"})), "404": err}},
+                "put": {"summary": "Create or replace a segment (metadata, 3RS markers, media window, transcript turns)", "parameters": [study_param, key_param],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["patient"], "properties": {
                     "label": {"type": "string"}, "patient": {"type": "string"}, "session": {"type": ["integer", "null"]},
                     "rupture": {"enum": ["withdrawal", "confrontation", "both", "unspecified", ""]},

@@ -686,7 +686,8 @@ async fn invite_all(
     let base = base_url(&state, &headers);
     let mut links = Vec::new();
     for p in state.store.participant_overview(info.id).await? {
-        if p.invited_at.is_none() && p.status == ParticipantStatus::Invited {
+        // Never-invited participants only: a revoked link stays revoked.
+        if p.links_issued == 0 && p.status == ParticipantStatus::Invited {
             let pid = state
                 .store
                 .participant_id(info.id, p.code.as_str())

@@ -99,6 +99,19 @@ impl Application {
             DbPool::Sqlite(pool) => SessionStore::new(pool),
         };
         sessions.migrate().await.map_err(std::io::Error::other)?;
+        // Expired sessions are deleted hourly (the task ends with the runtime).
+        {
+            use tower_sessions::ExpiredDeletion;
+            let s = sessions.clone();
+            tokio::spawn(async move {
+                if let Err(e) = s
+                    .continuously_delete_expired(Duration::from_secs(3600))
+                    .await
+                {
+                    tracing::warn!(error = %e, "deleting expired sessions stopped");
+                }
+            });
+        }
         let secure = config.secure();
         let session_layer = SessionManagerLayer::new(sessions)
             .with_name("rupturelab_session")

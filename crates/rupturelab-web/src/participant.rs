@@ -233,7 +233,7 @@ async fn resume(
         Some(false) => return Ok(redirect(format!("/p/{token}/declined"))),
         Some(true) => {}
     }
-    let segments = state.store.participant_segments(ctx.rec.id).await?.len();
+    let segments = state.store.participant_order(ctx.rec.id).await?.len();
     let all = steps(&ctx.design, segments);
     let at = ctx
         .rec
@@ -265,7 +265,7 @@ async fn welcome(
     if let Some(r) = gate(&ctx, Step::Welcome) {
         return Ok(r);
     }
-    let segments = state.store.participant_segments(ctx.rec.id).await?.len();
+    let segments = state.store.participant_order(ctx.rec.id).await?.len();
     let nav = Nav::new(&ctx.design, segments, Step::Welcome)?;
     let page = WelcomePage {
         welcome: ctx.design.settings.welcome_text.clone(),
@@ -309,7 +309,7 @@ async fn consent(
     if !accepted {
         return Ok(redirect(format!("/p/{token}/declined")));
     }
-    let segments = state.store.participant_segments(ctx.rec.id).await?.len();
+    let segments = state.store.participant_order(ctx.rec.id).await?.len();
     let next = Nav::new(&ctx.design, segments, Step::Welcome)?.next();
     state.store.set_step(ctx.rec.id, &next.name()).await?;
     Ok(redirect(next.url(&token)))
@@ -428,11 +428,20 @@ struct AboutPage {
     fields: Vec<AttrField>,
 }
 
-fn stored_values(rec: &ParticipantRecord) -> BTreeMap<String, String> {
-    rec.attributes
+fn stored_values(values: &BTreeMap<String, AttrValue>) -> BTreeMap<String, String> {
+    values
         .iter()
         .map(|(k, v)| (k.clone(), v.to_string()))
         .collect()
+}
+
+/// Records the page a participant is on, writing only when it changed.
+async fn step_to(state: &AppState, ctx: &Ctx, step: Step) -> Result<(), Error> {
+    let name = step.name();
+    if ctx.rec.step.as_deref() != Some(name.as_str()) {
+        state.store.set_step(ctx.rec.id, &name).await?;
+    }
+    Ok(())
 }
 
 async fn about(
@@ -445,14 +454,14 @@ async fn about(
     if let Some(r) = gate(&ctx, Step::About) {
         return Ok(r);
     }
-    let segments = state.store.participant_segments(ctx.rec.id).await?.len();
+    let segments = state.store.participant_order(ctx.rec.id).await?.len();
     let nav = Nav::new(&ctx.design, segments, Step::About)?;
-    state.store.set_step(ctx.rec.id, "about").await?;
+    step_to(&state, &ctx, Step::About).await?;
     let page = AboutPage {
         fields: attr_fields(
             &ctx.design,
             ctx.t,
-            &stored_values(&ctx.rec),
+            &stored_values(&state.store.participant_attributes(ctx.rec.id).await?),
             &BTreeMap::new(),
         ),
         c: common(&ctx, csrf_token(&session).await?, nav.progress(ctx.t)),
@@ -470,7 +479,8 @@ async fn about_post(
     let ctx = load_ctx(&state, addr, &token).await?;
     locked(&ctx)?;
     let going_back = form.iter().any(|(k, v)| k == "nav" && v == "back");
-    let mut raw = stored_values(&ctx.rec);
+    let stored = state.store.participant_attributes(ctx.rec.id).await?;
+    let mut raw = stored_values(&stored);
     let mut parsed = BTreeMap::new();
     let mut errors = BTreeMap::new();
     for def in &ctx.design.attributes {
@@ -484,7 +494,7 @@ async fn about_post(
         }
         match given.as_deref() {
             Some("") | None => {
-                if def.required && !going_back && !ctx.rec.attributes.contains_key(&name) {
+                if def.required && !going_back && !stored.contains_key(&name) {
                     errors.insert(name, ctx.t.get("field-required").to_string());
                 }
             }
@@ -499,7 +509,7 @@ async fn about_post(
         }
     }
     state.store.set_attributes(ctx.rec.id, &parsed).await?;
-    let segments = state.store.participant_segments(ctx.rec.id).await?.len();
+    let segments = state.store.participant_order(ctx.rec.id).await?.len();
     let nav = Nav::new(&ctx.design, segments, Step::About)?;
     if !errors.is_empty() && !going_back {
         let page = AboutPage {
@@ -728,13 +738,15 @@ async fn segment_page(
     if let Some(r) = gate(&ctx, Step::Segment(n)) {
         return Ok(r);
     }
-    let segments = state.store.participant_segments(ctx.rec.id).await?;
+    let segments = state.store.participant_order(ctx.rec.id).await?;
     let nav = Nav::new(&ctx.design, segments.len(), Step::Segment(n))?;
-    let seg = &segments[n - 1];
-    state
+    let seg = state
         .store
-        .set_step(ctx.rec.id, &Step::Segment(n).name())
-        .await?;
+        .segment(ctx.rec.study_id, &segments[n - 1])
+        .await?
+        .ok_or(Error::NotFound)?;
+    let seg = &seg;
+    step_to(&state, &ctx, Step::Segment(n)).await?;
     let responses = state.store.participant_responses(ctx.rec.id).await?;
     let qs: Vec<&Question> = ctx
         .design
@@ -767,9 +779,9 @@ async fn segment_post(
 ) -> Result<Response, Error> {
     let ctx = load_ctx(&state, addr, &token).await?;
     locked(&ctx)?;
-    let segments = state.store.participant_segments(ctx.rec.id).await?;
+    let segments = state.store.participant_order(ctx.rec.id).await?;
     let nav = Nav::new(&ctx.design, segments.len(), Step::Segment(n))?;
-    let seg = &segments[n - 1];
+    let seg_key = &segments[n - 1];
     let qs: Vec<&Question> = ctx
         .design
         .questions
@@ -777,7 +789,7 @@ async fn segment_post(
         .filter(|q| q.scope == QuestionScope::Segment)
         .collect();
     let existing = state.store.participant_responses(ctx.rec.id).await?;
-    save_form(&state, &ctx, Some(&seg.key), &qs, &form, &existing).await?;
+    save_form(&state, &ctx, Some(seg_key), &qs, &form, &existing).await?;
     let to = if form.iter().any(|(k, v)| k == "nav" && v == "back") {
         nav.prev()
     } else {
@@ -797,9 +809,9 @@ async fn final_page(
     if let Some(r) = gate(&ctx, Step::Final) {
         return Ok(r);
     }
-    let segments = state.store.participant_segments(ctx.rec.id).await?.len();
+    let segments = state.store.participant_order(ctx.rec.id).await?.len();
     let nav = Nav::new(&ctx.design, segments, Step::Final)?;
-    state.store.set_step(ctx.rec.id, "final").await?;
+    step_to(&state, &ctx, Step::Final).await?;
     let responses = state.store.participant_responses(ctx.rec.id).await?;
     let qs: Vec<&Question> = ctx
         .design
@@ -826,7 +838,7 @@ async fn final_post(
 ) -> Result<Response, Error> {
     let ctx = load_ctx(&state, addr, &token).await?;
     locked(&ctx)?;
-    let segments = state.store.participant_segments(ctx.rec.id).await?.len();
+    let segments = state.store.participant_order(ctx.rec.id).await?.len();
     let nav = Nav::new(&ctx.design, segments, Step::Final)?;
     let qs: Vec<&Question> = ctx
         .design
@@ -874,9 +886,9 @@ async fn review(
     if let Some(r) = gate(&ctx, Step::Review) {
         return Ok(r);
     }
-    let segments = state.store.participant_segments(ctx.rec.id).await?;
+    let segments = state.store.participant_order(ctx.rec.id).await?;
     let nav = Nav::new(&ctx.design, segments.len(), Step::Review)?;
-    state.store.set_step(ctx.rec.id, "review").await?;
+    step_to(&state, &ctx, Step::Review).await?;
     let responses = state.store.participant_responses(ctx.rec.id).await?;
     let find = |seg: Option<&Key>, q: &Question| {
         responses
@@ -907,7 +919,7 @@ async fn review(
                     .iter()
                     .map(|q| ReviewItem {
                         prompt: q.prompt.clone(),
-                        answer: find(Some(&s.key), q),
+                        answer: find(Some(s), q),
                     })
                     .collect(),
             });
@@ -977,15 +989,15 @@ async fn thanks(
 
 /// Values for the API's view of a participant's own record.
 pub(crate) async fn own_record(state: &AppState, ctx: &Ctx) -> Result<serde_json::Value, Error> {
-    let segments = state.store.participant_segments(ctx.rec.id).await?;
+    let segments = state.store.participant_order(ctx.rec.id).await?;
     let responses = state.store.participant_responses(ctx.rec.id).await?;
     Ok(serde_json::json!({
         "code": ctx.rec.code.as_str(),
         "status": ctx.rec.status.as_str(),
         "consent": ctx.rec.consent,
         "language": ctx.design.meta.language.as_str(),
-        "segments": segments.iter().map(|s| s.key.as_str()).collect::<Vec<_>>(),
-        "attributes": ctx.rec.attributes.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect::<serde_json::Map<_, _>>(),
+        "segments": segments.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "attributes": state.store.participant_attributes(ctx.rec.id).await?.iter().map(|(k, v)| (k.clone(), attr_json(v))).collect::<serde_json::Map<_, _>>(),
         "answers": responses.iter().map(|r| serde_json::json!({
             "segment": r.key.segment.as_ref().map(|s| s.as_str()),
             "question": r.key.question.as_str(),
@@ -1022,7 +1034,6 @@ pub(crate) async fn save_api_answers(
     answers: &[AnswerIn],
 ) -> Result<usize, Error> {
     locked(ctx)?;
-    let segments = state.store.participant_segments(ctx.rec.id).await?;
     let now = rupturelab_core::Timestamp::now();
     let mut n = 0;
     for a in answers {
@@ -1033,15 +1044,10 @@ pub(crate) async fn save_api_answers(
             .find(|q| q.key.as_str() == a.question)
             .ok_or_else(|| Error::Invalid(format!("no question `{}` in this study", a.question)))?;
         let seg = match (&a.segment, q.scope) {
-            (Some(s), QuestionScope::Segment) => Some(
-                segments
-                    .iter()
-                    .find(|g| g.key.as_str() == s)
-                    .map(|g| g.key.clone())
-                    .ok_or_else(|| {
-                        Error::Invalid(format!("no segment `{s}` for you in this study"))
-                    })?,
-            ),
+            // The store refuses a segment that is not in the study.
+            (Some(s), QuestionScope::Segment) => {
+                Some(Key::parse(s).map_err(|e| Error::Invalid(format!("the segment key {e}")))?)
+            }
             (None, QuestionScope::Once) => None,
             _ => {
                 return Err(Error::Invalid(format!(

@@ -471,8 +471,83 @@ async fn participant_completes_a_turkish_study_in_chromium_across_a_server_resta
         .unwrap();
     assert_eq!(rec.status, ParticipantStatus::Completed);
     assert_eq!(rec.consent, Some(true));
-    assert_eq!(rec.attributes["yonelim"].to_string(), "Şema");
-    assert_eq!(rec.attributes["deneyim_yili"].to_string(), "7");
+    let attrs = app.store.participant_attributes(pid).await.unwrap();
+    assert_eq!(attrs["yonelim"].to_string(), "Şema");
+    assert_eq!(attrs["deneyim_yili"].to_string(), "7");
     assert_eq!(shots.n, 8);
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn researcher_signs_in_invites_and_reads_the_dashboard_in_chromium() {
+    let app = spawn_app().await;
+    let shots_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots-console");
+    let _ = std::fs::remove_dir_all(&shots_dir);
+    std::fs::create_dir_all(&shots_dir).unwrap();
+    println!("screenshots: {}", shots_dir.display());
+    let mut shots = Shots {
+        dir: shots_dir,
+        n: 0,
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = start_browser(profile.path()).await;
+    c.set_window_size(1280, 900).await.unwrap();
+    let run = async {
+        c.goto(&app.url("/studies/rupture-study")).await.unwrap();
+        assert_eq!(path_of(&c).await, "/login");
+        c.find(Locator::Id("username"))
+            .await
+            .unwrap()
+            .send_keys(RESEARCHER.0)
+            .await
+            .unwrap();
+        c.find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(RESEARCHER.1)
+            .await
+            .unwrap();
+        shots.take(&c, "login").await;
+        click_to(&c, "sign-in", "/studies/rupture-study").await;
+        let done = c
+            .find(Locator::Id("n-completed"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(done, "20");
+        shots.take(&c, "dashboard").await;
+        c.goto(&app.url("/studies/rupture-study/participants"))
+            .await
+            .unwrap();
+        c.find(Locator::Id("list"))
+            .await
+            .unwrap()
+            .send_keys("P21\nP22")
+            .await
+            .unwrap();
+        click_to(&c, "add", "/studies/rupture-study/participants").await;
+        let links = c.find_all(Locator::Css("code.invite-link")).await.unwrap();
+        assert_eq!(links.len(), 2);
+        let link = links[0].text().await.unwrap();
+        assert!(link.starts_with(&app.url("/p/")), "{link}");
+        shots.take(&c, "invited").await;
+        c.goto(&app.url("/studies/rupture-study/responses?segment=S2&question=Q1"))
+            .await
+            .unwrap();
+        let rows = c
+            .find_all(Locator::Css("#responses tbody tr"))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 20);
+        shots.take(&c, "responses").await;
+        c.goto(&app.url("/studies/rupture-study/design"))
+            .await
+            .unwrap();
+        shots.take(&c, "design").await;
+        click_to(&c, "logout", "/login").await;
+    };
+    run.await;
+    c.close().await.unwrap();
 }

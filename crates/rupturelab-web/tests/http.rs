@@ -226,6 +226,28 @@ async fn unknown_participant_tokens_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn wrong_api_tokens_are_rate_limited() {
+    let app = spawn_with(|c| c.token_attempts = 3).await;
+    let c = reqwest::Client::new();
+    for _ in 0..3 {
+        let r = c
+            .get(app.url("/api/v1/studies"))
+            .bearer_auth("rl_guess")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    let r = c
+        .get(app.url("/api/v1/studies"))
+        .bearer_auth("rl_guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+}
+
+#[tokio::test]
 async fn state_changing_requests_without_the_csrf_token_get_403() {
     let app = spawn_app().await;
     let tokens = app.invite(STUDY, &["C01"]).await;
@@ -947,6 +969,23 @@ async fn researcher_adds_participants_by_csv_paste_and_sees_links_once() {
     let (_, body) = app.get_text(&c, path).await;
     assert!(links_in(&body).is_empty());
     assert!(body.contains("X02"));
+    // Invite-all reaches only those never invited (not X01, X02, nor a revoked link).
+    let r = app
+        .post_form(&c, path, &[("csrf", &csrf), ("list", "Y01\nY02")])
+        .await;
+    assert_eq!(links_in(&r.text().await.unwrap()).len(), 0);
+    app.post_form(
+        &c,
+        "/studies/rupture-study/participants/X01/revoke",
+        &[("csrf", &csrf)],
+    )
+    .await;
+    let r = app
+        .post_form(&c, "/studies/rupture-study/invite-all", &[("csrf", &csrf)])
+        .await;
+    let body = r.text().await.unwrap();
+    assert_eq!(links_in(&body).len(), 2, "{body}");
+    assert!(body.contains(">Y01<") && body.contains(">Y02<"));
     // Bad CSV: a clear 422 and nothing added.
     let r = app
         .post_form(
@@ -1136,7 +1175,9 @@ async fn openapi_document_describes_every_api_route() {
         let concrete = path
             .replace("{study}", "rupture-study")
             .replace("{code}", "O01")
-            .replace("{token}", &tokens[0].1);
+            .replace("{token}", &tokens[0].1)
+            .replace("{key}", "S1")
+            .replace("{what}", "segments");
         for method in ops.as_object().unwrap().keys() {
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = c
@@ -1321,6 +1362,18 @@ async fn the_api_edits_the_design_segments_questions_attributes_and_order() {
         v["attributes"].as_array().unwrap().last().unwrap()["name"],
         "age"
     );
+    let seg: serde_json::Value = c
+        .get(app.url("/api/v1/studies/rupture-study/segments/S9"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seg["turns"][0]["text"], "Merhaba");
+    assert_eq!(seg["markers"][0]["salience"], 2);
+    assert_eq!(seg["media"]["start_ms"], 1000);
 }
 
 #[tokio::test]

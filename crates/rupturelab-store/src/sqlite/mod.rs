@@ -828,6 +828,18 @@ impl Store for SqliteStore {
     async fn participant_by_token(&self, token_hash: &str) -> Result<Option<ParticipantRecord>> {
         web::participant_by_token(&self.pool, token_hash).await
     }
+    async fn participant_order(&self, participant: ParticipantId) -> Result<Vec<Key>> {
+        web::participant_order(&self.pool, participant).await
+    }
+    async fn segment(&self, id: StudyId, key: &Key) -> Result<Option<Segment>> {
+        web::segment(&self.pool, id, key).await
+    }
+    async fn participant_attributes(
+        &self,
+        participant: ParticipantId,
+    ) -> Result<BTreeMap<String, AttrValue>> {
+        web::participant_attributes(&self.pool, participant).await
+    }
     async fn participant_segments(&self, participant: ParticipantId) -> Result<Vec<Segment>> {
         web::participant_segments(&self.pool, participant).await
     }

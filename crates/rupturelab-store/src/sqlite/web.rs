@@ -701,7 +701,8 @@ pub(super) async fn participant_overview(
            (SELECT c.accepted FROM consents c WHERE c.participant_id = p.id ORDER BY c.id DESC LIMIT 1), \
            (SELECT COUNT(*) FROM responses r WHERE r.participant_id = p.id), \
            pp.step, pp.order_mode, pp.order_row, \
-           (SELECT MAX(r.updated_at) FROM responses r WHERE r.participant_id = p.id) \
+           (SELECT MAX(r.updated_at) FROM responses r WHERE r.participant_id = p.id), \
+           (SELECT COUNT(*) FROM invitations i WHERE i.participant_id = p.id) \
          FROM participants p LEFT JOIN participant_progress pp ON pp.participant_id = p.id \
          WHERE p.study_id = $1 ORDER BY p.position",
     )
@@ -721,6 +722,7 @@ pub(super) async fn participant_overview(
             order_row: r.get(8),
             order: Vec::new(),
             updated_at: r.get::<Option<i64>, _>(9).map(Timestamp),
+            links_issued: r.get(10),
         });
     }
     for r in sqlx::query(
@@ -860,7 +862,6 @@ pub(super) async fn participant_by_token(
     pool: &SqlitePool,
     hash: &str,
 ) -> Result<Option<ParticipantRecord>> {
-    let mut conn = pool.acquire().await?;
     let Some(r) = sqlx::query(
         "SELECT p.id, p.study_id, p.code, p.status, \
            (SELECT c.accepted FROM consents c WHERE c.participant_id = p.id ORDER BY c.id DESC LIMIT 1), pp.step \
@@ -869,19 +870,123 @@ pub(super) async fn participant_by_token(
          WHERE i.token_hash = $1 AND i.revoked_at IS NULL",
     )
     .bind(hash)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ParticipantRecord {
+        id: ParticipantId(r.get(0)),
+        study_id: StudyId(r.get(1)),
+        code: key(r.get(2))?,
+        status: ParticipantStatus::parse(r.get::<&str, _>(3)).map_err(invalid)?,
+        consent: r.get(4),
+        step: r.get(5),
+    }))
+}
+
+pub(super) async fn participant_order(
+    pool: &SqlitePool,
+    participant: ParticipantId,
+) -> Result<Vec<Key>> {
+    let mut conn = pool.acquire().await?;
+    let mut keys: Vec<String> = sqlx::query_scalar(
+        "SELECT g.key FROM presentation_orders o JOIN segments g ON g.id = o.segment_id \
+         WHERE o.participant_id = $1 ORDER BY o.position",
+    )
+    .bind(participant.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    if keys.is_empty() {
+        keys = sqlx::query_scalar(
+            "SELECT g.key FROM segments g JOIN participants p ON p.study_id = g.study_id \
+             WHERE p.id = $1 ORDER BY g.position",
+        )
+        .bind(participant.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    }
+    keys.into_iter().map(key).collect()
+}
+
+pub(super) async fn segment(pool: &SqlitePool, id: StudyId, k: &Key) -> Result<Option<Segment>> {
+    let mut conn = pool.acquire().await?;
+    let Some(r) = sqlx::query(
+        "SELECT g.id, g.key, g.label, p.key, g.session, g.rupture, g.media_ref, g.media_start_ms, g.media_end_ms, g.notes \
+         FROM segments g JOIN patients p ON p.id = g.patient_id WHERE g.study_id = $1 AND g.key = $2",
+    )
+    .bind(id.0)
+    .bind(k.as_str())
     .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
     };
-    let pid: i64 = r.get(0);
-    let sid: i64 = r.get(1);
+    let seg_id: i64 = r.get(0);
+    let media_ref: Option<String> = r.get(6);
+    let mut seg = Segment {
+        key: key(r.get(1))?,
+        label: r.get(2),
+        patient: key(r.get(3))?,
+        session: r.get::<Option<i64>, _>(4).map(|v| v as u32),
+        rupture: RuptureType::parse(r.get::<&str, _>(5)).map_err(invalid)?,
+        markers: Vec::new(),
+        media: media_ref.map(|reference| Media {
+            reference,
+            start_ms: r.get(7),
+            end_ms: r.get(8),
+        }),
+        notes: r.get(9),
+        turns: Vec::new(),
+    };
+    for m in sqlx::query(
+        "SELECT name, salience FROM segment_markers WHERE segment_id = $1 ORDER BY position",
+    )
+    .bind(seg_id)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        let salience = match m.get::<Option<i64>, _>(1) {
+            Some(v) => Some(Salience::new(v).map_err(invalid)?),
+            None => None,
+        };
+        seg.markers.push(Marker {
+            name: m.get(0),
+            salience,
+        });
+    }
+    for t in sqlx::query(
+        "SELECT speaker, text, start_ms, end_ms FROM turns WHERE segment_id = $1 ORDER BY position",
+    )
+    .bind(seg_id)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        seg.turns.push(Turn {
+            speaker: t.get(0),
+            text: t.get(1),
+            start_ms: t.get(2),
+            end_ms: t.get(3),
+        });
+    }
+    Ok(Some(seg))
+}
+
+pub(super) async fn participant_attributes(
+    pool: &SqlitePool,
+    participant: ParticipantId,
+) -> Result<BTreeMap<String, AttrValue>> {
+    let mut conn = pool.acquire().await?;
+    let sid: i64 = sqlx::query_scalar("SELECT study_id FROM participants WHERE id = $1")
+        .bind(participant.0)
+        .fetch_one(&mut *conn)
+        .await?;
     let defs = attributes(&mut conn, sid).await?;
     let mut attrs = BTreeMap::new();
     for a in sqlx::query(
         "SELECT attribute_id, value FROM participant_attributes WHERE participant_id = $1",
     )
-    .bind(pid)
+    .bind(participant.0)
     .fetch_all(&mut *conn)
     .await?
     {
@@ -891,15 +996,7 @@ pub(super) async fn participant_by_token(
             attrs.insert(def.name.to_string(), v);
         }
     }
-    Ok(Some(ParticipantRecord {
-        id: ParticipantId(pid),
-        study_id: StudyId(sid),
-        code: key(r.get(2))?,
-        status: ParticipantStatus::parse(r.get::<&str, _>(3)).map_err(invalid)?,
-        consent: r.get(4),
-        step: r.get(5),
-        attributes: attrs,
-    }))
+    Ok(attrs)
 }
 
 pub(super) async fn participant_segments(
