@@ -523,3 +523,91 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn a_large_study_is_written_in_batches_and_reads_back_whole() {
+    // 300 participants × 20 segments × 1 question = 6,000 responses: many multi-row statements.
+    let mut s = StudyData::new(Key::parse("big").unwrap(), "big");
+    s.questions.push(Question {
+        key: Key::parse("Q1").unwrap(),
+        kind: QuestionKind::Open,
+        scope: QuestionScope::Segment,
+        prompt: "?".into(),
+    });
+    s.patients.push(Patient {
+        key: Key::parse("PT").unwrap(),
+        description: String::new(),
+    });
+    s.attributes.push(AttributeDef {
+        name: Key::parse("years").unwrap(),
+        label: "years".into(),
+        kind: AttributeType::Integer {
+            min: None,
+            max: None,
+        },
+        bands: vec![],
+        required: false,
+    });
+    for i in 0..20 {
+        s.segments.push(Segment {
+            key: Key::parse(&format!("S{i}")).unwrap(),
+            label: "x".into(),
+            patient: Key::parse("PT").unwrap(),
+            session: None,
+            rupture: RuptureType::Both,
+            markers: vec![],
+            media: None,
+            notes: None,
+            turns: vec![],
+        });
+    }
+    s.codes.push(Code {
+        path: CodePath::parse("C").unwrap(),
+        name: "C".into(),
+        codable: true,
+        definition: None,
+        inclusion: None,
+        exclusion: None,
+        example: None,
+        colour: None,
+    });
+    s.coders.push(Coder {
+        name: Key::parse("A").unwrap(),
+    });
+    for p in 0..300 {
+        let code = Key::parse(&format!("P{p}")).unwrap();
+        s.participants.push(Participant {
+            code: code.clone(),
+            status: ParticipantStatus::Completed,
+            order: s.segments.iter().map(|x| x.key.clone()).collect(),
+            attributes: BTreeMap::from([("years".to_string(), AttrValue::Integer(p))]),
+        });
+        for seg in 0..20 {
+            let key = ResponseKey {
+                participant: code.clone(),
+                segment: Some(Key::parse(&format!("S{seg}")).unwrap()),
+                question: Key::parse("Q1").unwrap(),
+            };
+            s.responses.push(Response {
+                key: key.clone(),
+                answer: Answer::Text(format!("answer {p} {seg}")),
+                created_at: None,
+                updated_at: None,
+            });
+            s.codings.push(Coding {
+                coder: Key::parse("A").unwrap(),
+                response: key,
+                code: CodePath::parse("C").unwrap(),
+                span: Some(Span { start: 0, end: 6 }),
+                memo: None,
+            });
+        }
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let back = rt.block_on(through_db(&s));
+    assert_eq!(back.responses.len(), 6000);
+    assert_eq!(back, s);
+}

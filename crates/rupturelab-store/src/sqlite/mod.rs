@@ -177,18 +177,19 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
         }
     }
 
+    // Participants, their attributes and orders, and responses are written in
+    // multi-row statements with ids assigned here: a 100,000-answer study is a
+    // few hundred statements instead of a few hundred thousand.
+    let mut next_participant = next_id(tx, "participants").await?;
     let mut participant_ids = HashMap::new();
+    let mut participant_rows = Vec::with_capacity(s.participants.len());
+    let mut attribute_rows = Vec::new();
+    let mut order_rows = Vec::new();
     for (i, p) in s.participants.iter().enumerate() {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO participants (study_id, position, code, status) VALUES ($1,$2,$3,$4) RETURNING id",
-        )
-        .bind(study_id)
-        .bind(i as i64)
-        .bind(p.code.as_str())
-        .bind(p.status.as_str())
-        .fetch_one(&mut **tx)
-        .await?;
+        let id = next_participant;
+        next_participant += 1;
         participant_ids.insert(p.code.as_str(), id);
+        participant_rows.push((id, i as i64, p.code.as_str(), p.status.as_str()));
         for (name, v) in &p.attributes {
             let attr = *attr_ids.get(name.as_str()).ok_or_else(|| {
                 invalid(format!(
@@ -196,12 +197,7 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
                     p.code
                 ))
             })?;
-            sqlx::query("INSERT INTO participant_attributes (participant_id, attribute_id, value) VALUES ($1,$2,$3)")
-                .bind(id)
-                .bind(attr)
-                .bind(v.to_string())
-                .execute(&mut **tx)
-                .await?;
+            attribute_rows.push((id, attr, v.to_string()));
         }
         for (j, seg) in p.order.iter().enumerate() {
             let seg_id = *segment_ids.get(seg.as_str()).ok_or_else(|| {
@@ -210,16 +206,47 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
                     p.code
                 ))
             })?;
-            sqlx::query("INSERT INTO presentation_orders (participant_id, position, segment_id) VALUES ($1,$2,$3)")
-                .bind(id)
-                .bind(j as i64)
-                .bind(seg_id)
-                .execute(&mut **tx)
-                .await?;
+            order_rows.push((id, j as i64, seg_id));
         }
     }
+    insert_rows(
+        tx,
+        "INSERT INTO participants (id, study_id, position, code, status) ",
+        &participant_rows,
+        4,
+        |b, r| {
+            b.push_bind(r.0)
+                .push_bind(study_id)
+                .push_bind(r.1)
+                .push_bind(r.2.to_string())
+                .push_bind(r.3.to_string());
+        },
+    )
+    .await?;
+    insert_rows(
+        tx,
+        "INSERT INTO participant_attributes (participant_id, attribute_id, value) ",
+        &attribute_rows,
+        3,
+        |b, r| {
+            b.push_bind(r.0).push_bind(r.1).push_bind(r.2.clone());
+        },
+    )
+    .await?;
+    insert_rows(
+        tx,
+        "INSERT INTO presentation_orders (participant_id, position, segment_id) ",
+        &order_rows,
+        3,
+        |b, r| {
+            b.push_bind(r.0).push_bind(r.1).push_bind(r.2);
+        },
+    )
+    .await?;
 
+    let mut next_response = next_id(tx, "responses").await?;
     let mut response_ids = HashMap::new();
+    let mut response_rows = Vec::with_capacity(s.responses.len());
     for r in &s.responses {
         let k = &r.key;
         let participant = *participant_ids
@@ -236,22 +263,29 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
         let question = *question_ids
             .get(k.question.as_str())
             .ok_or_else(|| invalid(format!("response {k} names an unknown question")))?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO responses (study_id, participant_id, segment_id, question_id, text, value, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
-        )
-        .bind(study_id)
-        .bind(participant)
-        .bind(segment)
-        .bind(question)
-        .bind(r.answer.text())
-        .bind(r.answer.value_string())
-        .bind(r.created_at.map(|t| t.0))
-        .bind(r.updated_at.map(|t| t.0))
-        .fetch_one(&mut **tx)
-        .await?;
+        let id = next_response;
+        next_response += 1;
         response_ids.insert(k, id);
+        response_rows.push((id, participant, segment, question, r));
     }
+    insert_rows(
+        tx,
+        "INSERT INTO responses (id, study_id, participant_id, segment_id, question_id, text, value, created_at, updated_at) ",
+        &response_rows,
+        9,
+        |b, (id, participant, segment, question, r)| {
+            b.push_bind(*id)
+                .push_bind(study_id)
+                .push_bind(*participant)
+                .push_bind(*segment)
+                .push_bind(*question)
+                .push_bind(r.answer.text().map(str::to_string))
+                .push_bind(r.answer.value_string())
+                .push_bind(r.created_at.map(|t| t.0))
+                .push_bind(r.updated_at.map(|t| t.0));
+        },
+    )
+    .await?;
 
     let mut code_ids: HashMap<&str, i64> = HashMap::new();
     for (i, c) in s.codes.iter().enumerate() {
@@ -303,6 +337,7 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
         coder_ids.insert(name, id);
     }
 
+    let mut coding_rows = Vec::with_capacity(s.codings.len());
     for c in &s.codings {
         let response = *response_ids
             .get(&c.response)
@@ -310,21 +345,25 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
         let code = *code_ids
             .get(c.code.as_str())
             .ok_or_else(|| invalid(format!("a coding names unknown code `{}`", c.code)))?;
-        sqlx::query(
-            "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, created_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        )
-        .bind(study_id)
-        .bind(response)
-        .bind(code)
-        .bind(coder_ids[c.coder.as_str()])
-        .bind(c.span.map(|s| s.start as i64))
-        .bind(c.span.map(|s| s.end as i64))
-        .bind(&c.memo)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+        coding_rows.push((response, code, coder_ids[c.coder.as_str()], c));
     }
+    insert_rows(
+        tx,
+        "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, created_at) ",
+        &coding_rows,
+        8,
+        |b, (response, code, coder, c)| {
+            b.push_bind(study_id)
+                .push_bind(*response)
+                .push_bind(*code)
+                .push_bind(*coder)
+                .push_bind(c.span.map(|s| s.start as i64))
+                .push_bind(c.span.map(|s| s.end as i64))
+                .push_bind(c.memo.clone())
+                .push_bind(now);
+        },
+    )
+    .await?;
 
     for m in &s.memos {
         let (kind, response, code) = match &m.target {
@@ -366,6 +405,32 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
         insert_audit(tx, study_id, a).await?;
     }
     Ok(StudyId(study_id))
+}
+
+/// The next free row id of a table (ids assigned before multi-row inserts).
+async fn next_id(tx: &mut Tx<'_>, table: &str) -> Result<i64> {
+    let max: i64 = sqlx::query_scalar(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}"))
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(max + 1)
+}
+
+/// Inserts `rows` with multi-row `VALUES` statements of at most 999 parameters each
+/// (SQLite's historical per-statement limit, which every build accepts).
+async fn insert_rows<T>(
+    tx: &mut Tx<'_>,
+    head: &str,
+    rows: &[T],
+    columns: usize,
+    mut bind: impl FnMut(&mut sqlx::query_builder::Separated<'_, '_, Sqlite, &'static str>, &T),
+) -> Result<()> {
+    let per_statement = (999 / columns.max(1)).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let mut qb = sqlx::QueryBuilder::<Sqlite>::new(head);
+        qb.push_values(chunk, |mut b, row| bind(&mut b, row));
+        qb.build().execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 async fn insert_audit(tx: &mut Tx<'_>, study_id: i64, a: &AuditEvent) -> Result<()> {
