@@ -6,6 +6,7 @@ mod agreement_cmd;
 mod analysis_cmd;
 mod folder_io;
 mod output;
+mod report_cmd;
 mod study_cmds;
 mod views;
 
@@ -90,6 +91,8 @@ enum Command {
     Crosstab(analysis_cmd::CrosstabArgs),
     /// Pairs of codes that occur in the same responses (counts and Jaccard).
     Cooccurrence(analysis_cmd::CooccurrenceArgs),
+    /// Write a report for a paper: HTML, Markdown or Word (--format html|md|docx --out PATH).
+    Report(report_cmd::ReportArgs),
     /// Work with the codebook.
     Codebook {
         #[command(subcommand)]
@@ -168,6 +171,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Cooccurrence(args) => {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             analysis_cmd::cooccurrence_cmd(&study, args)?
+        }
+        Command::Report(args) => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            report_cmd::report(&study, args, format)?
         }
         Command::Codebook {
             action: CodebookAction::Show { layer },
