@@ -19,8 +19,22 @@ use crate::ReportError;
 
 /// Scale of chart PNGs relative to the SVG's px size (3 × 96 dpi).
 pub const PNG_SCALE: f32 = 3.0;
-/// Printable width of the page in twentieths of a point (A4, 2 cm margins).
+/// Printable width of the page in twentieths of a point (A4 portrait, 2 cm margins).
 const TEXT_WIDTH_TWIPS: u32 = 9638;
+/// Printable width of a landscape page (A4, 2 cm margins), for tables of more than nine columns.
+const LANDSCAPE_WIDTH_TWIPS: u32 = 14570;
+const PORTRAIT: &str = "<w:pgSz w:w=\"11906\" w:h=\"16838\"/><w:pgMar w:top=\"1134\" w:right=\"1134\" w:bottom=\"1134\" w:left=\"1134\" w:header=\"709\" w:footer=\"709\" w:gutter=\"0\"/>";
+const LANDSCAPE: &str = "<w:pgSz w:w=\"16838\" w:h=\"11906\" w:orient=\"landscape\"/><w:pgMar w:top=\"1134\" w:right=\"1134\" w:bottom=\"1134\" w:left=\"1134\" w:header=\"709\" w:footer=\"709\" w:gutter=\"0\"/>";
+
+/// Whether a table goes on a landscape page of its own.
+fn is_wide(t: &Table) -> bool {
+    t.header.len() > 9
+}
+
+/// A paragraph that ends the current section with these page settings.
+fn section_break(page: &str) -> String {
+    format!("<w:p><w:pPr><w:sectPr><w:type w:val=\"nextPage\"/>{page}</w:sectPr></w:pPr></w:p>")
+}
 /// English Metric Units per px at 96 dpi.
 const EMU_PER_PX: f64 = 9525.0;
 
@@ -44,37 +58,79 @@ fn para(style: &str, extra_ppr: &str, runs: &str) -> String {
     format!("<w:p><w:pPr><w:pStyle w:val=\"{style}\"/>{extra_ppr}</w:pPr>{runs}</w:p>")
 }
 
+/// Font size (pt) of a table's text: 9, or 8 for wide tables (more than nine columns).
+fn table_pt(t: &Table) -> f64 {
+    if is_wide(t) {
+        8.0
+    } else {
+        9.0
+    }
+}
+
+/// Column widths in twips: every column gets at least its longest word (so
+/// no word is broken), the rest of the page goes to the columns with long
+/// text, in proportion to how much more they would like.
 fn column_widths(t: &Table) -> Vec<u32> {
     let n = t.header.len().max(1);
-    let weight: Vec<f64> = (0..n)
-        .map(|i| {
-            let longest_line =
-                |s: &str| s.split('\n').map(|l| l.chars().count()).max().unwrap_or(0);
-            let head = t.header.get(i).map(|h| longest_line(h)).unwrap_or(0) as f64;
-            let body = t
-                .rows
-                .iter()
-                .filter_map(|r| r.cells.get(i))
-                .map(|c| longest_line(&c.text))
-                .max()
-                .unwrap_or(0) as f64;
-            // Long texts wrap: weigh them by the square root beyond 20 characters.
-            let w = body.max(head.min(18.0)).max(3.0);
-            if w > 20.0 {
-                20.0 + (w - 20.0).sqrt() * 4.0
-            } else {
-                w
-            }
-        })
-        .collect();
-    let total: f64 = weight.iter().sum();
-    weight
-        .iter()
-        .map(|w| ((w / total) * TEXT_WIDTH_TWIPS as f64).round() as u32)
-        .collect()
+    let pt = table_pt(t);
+    let per_char = |bold: bool| pt * if bold { 0.62 } else { 0.56 } * 20.0;
+    let margin = 220.0;
+    let words = |s: &str| {
+        s.split_whitespace()
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let lines = |s: &str| s.split('\n').map(|l| l.chars().count()).max().unwrap_or(0);
+    let mut min = Vec::with_capacity(n);
+    let mut pref = Vec::with_capacity(n);
+    for i in 0..n {
+        let head = t.header.get(i).map(String::as_str).unwrap_or("");
+        let cells = t.rows.iter().filter_map(|r| r.cells.get(i));
+        let (mut body_word, mut body_line) = (0, 0);
+        for c in cells {
+            body_word = body_word.max(words(&c.text));
+            body_line = body_line.max(lines(&c.text));
+        }
+        let m = (words(head) as f64 * per_char(true))
+            .max(body_word.min(30) as f64 * per_char(false))
+            + margin;
+        let p = (lines(head) as f64 * per_char(true))
+            .max(body_line.min(60) as f64 * per_char(false))
+            + margin;
+        min.push(m);
+        pref.push(p.max(m));
+    }
+    let total = if is_wide(t) {
+        LANDSCAPE_WIDTH_TWIPS
+    } else {
+        TEXT_WIDTH_TWIPS
+    } as f64;
+    let sum_min: f64 = min.iter().sum();
+    let widths: Vec<f64> = if sum_min >= total {
+        min.iter().map(|m| m * total / sum_min).collect()
+    } else {
+        let want: Vec<f64> = pref.iter().zip(&min).map(|(p, m)| p - m).collect();
+        let sum_want: f64 = want.iter().sum();
+        let extra = total - sum_min;
+        min.iter()
+            .zip(&want)
+            .map(|(m, w)| {
+                if sum_want > 0.0 {
+                    m + extra * w / sum_want
+                } else {
+                    m + extra / n as f64
+                }
+            })
+            .collect()
+    };
+    widths.iter().map(|w| w.floor() as u32).collect()
 }
 
 fn table(out: &mut String, doc: &Document, t: &Table) {
+    if is_wide(t) {
+        out.push_str(&section_break(PORTRAIT));
+    }
     out.push_str(&para(
         "TableLabel",
         "<w:keepNext/>",
@@ -91,6 +147,11 @@ fn table(out: &mut String, doc: &Document, t: &Table) {
         out.push_str(&format!("<w:gridCol w:w=\"{w}\"/>"));
     }
     out.push_str("</w:tblGrid>");
+    let head_props = if table_pt(t) < 9.0 {
+        "<w:b/><w:sz w:val=\"16\"/>"
+    } else {
+        "<w:b/>"
+    };
     // Header row.
     out.push_str("<w:tr><w:trPr><w:tblHeader/><w:cantSplit/></w:trPr>");
     for (i, h) in t.header.iter().enumerate() {
@@ -103,7 +164,7 @@ fn table(out: &mut String, doc: &Document, t: &Table) {
             "<w:tc><w:tcPr><w:tcW w:w=\"{}\" w:type=\"dxa\"/><w:tcBorders><w:bottom w:val=\"single\" w:sz=\"6\" w:space=\"0\" w:color=\"000000\"/></w:tcBorders><w:vAlign w:val=\"bottom\"/></w:tcPr>{}</w:tc>",
             widths[i],
             h.split('\n')
-                .map(|l| para("TableText", jc, &run(l, "<w:b/>")))
+                .map(|l| para("TableText", jc, &run(l, head_props)))
                 .collect::<String>()
         ));
     }
@@ -113,19 +174,24 @@ fn table(out: &mut String, doc: &Document, t: &Table) {
     for row in &t.rows {
         out.push_str("<w:tr><w:trPr><w:cantSplit/></w:trPr>");
         for (i, c) in row.cells.iter().enumerate() {
+            // w:pPr children in schema order: ind before jc.
             let mut ppr = String::new();
-            if t.numeric.contains(&i) {
-                ppr.push_str("<w:jc w:val=\"right\"/>");
-            }
             if i == 0 && row.kind == RowKind::Sub {
                 ppr.push_str("<w:ind w:left=\"284\"/>");
             }
+            if t.numeric.contains(&i) {
+                ppr.push_str("<w:jc w:val=\"right\"/>");
+            }
+            // w:rPr children in schema order: b, i, sz.
             let mut props = String::new();
-            if row.kind == RowKind::Group {
+            if row.kind == RowKind::Group && !(has_quotes && i == quote_col) {
                 props.push_str("<w:b/>");
             }
             if has_quotes && i == quote_col {
                 props.push_str("<w:i/>");
+            }
+            if table_pt(t) < 9.0 {
+                props.push_str("<w:sz w:val=\"16\"/>");
             }
             let paras: String = c
                 .lines()
@@ -150,6 +216,9 @@ fn table(out: &mut String, doc: &Document, t: &Table) {
             ),
         )),
         None => out.push_str(&para("TableNote", "", "")),
+    }
+    if is_wide(t) {
+        out.push_str(&section_break(LANDSCAPE));
     }
 }
 
@@ -239,7 +308,9 @@ fn document_xml(doc: &Document) -> String {
             }
         }
     }
-    out.push_str("<w:sectPr><w:pgSz w:w=\"11906\" w:h=\"16838\"/><w:pgMar w:top=\"1134\" w:right=\"1134\" w:bottom=\"1134\" w:left=\"1134\" w:header=\"709\" w:footer=\"709\" w:gutter=\"0\"/></w:sectPr></w:body></w:document>");
+    out.push_str(&format!(
+        "<w:sectPr>{PORTRAIT}</w:sectPr></w:body></w:document>"
+    ));
     out
 }
 
@@ -259,8 +330,8 @@ fn styles_xml(lang: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:styles xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:docDefaults><w:rPrDefault><w:rPr><w:rFonts w:ascii=\"Times New Roman\" w:hAnsi=\"Times New Roman\" w:eastAsia=\"Times New Roman\" w:cs=\"Times New Roman\"/><w:sz w:val=\"24\"/><w:szCs w:val=\"24\"/><w:lang w:val=\"{lang}\"/></w:rPr></w:rPrDefault><w:pPrDefault><w:pPr><w:spacing w:after=\"0\" w:line=\"276\" w:lineRule=\"auto\"/></w:pPr></w:pPrDefault></w:docDefaults>\
 <w:style w:type=\"paragraph\" w:default=\"1\" w:styleId=\"Normal\"><w:name w:val=\"Normal\"/><w:qFormat/></w:style>\
-<w:style w:type=\"paragraph\" w:styleId=\"Title\"><w:name w:val=\"Title\"/><w:basedOn w:val=\"Normal\"/><w:qFormat/><w:pPr><w:jc w:val=\"center\"/><w:spacing w:after=\"240\"/></w:pPr><w:rPr><w:b/><w:sz w:val=\"32\"/></w:rPr></w:style>\
-<w:style w:type=\"paragraph\" w:styleId=\"Subtitle\"><w:name w:val=\"Subtitle\"/><w:basedOn w:val=\"Normal\"/><w:qFormat/><w:pPr><w:jc w:val=\"center\"/><w:spacing w:after=\"120\"/></w:pPr><w:rPr><w:i/></w:rPr></w:style>\
+<w:style w:type=\"paragraph\" w:styleId=\"Title\"><w:name w:val=\"Title\"/><w:basedOn w:val=\"Normal\"/><w:qFormat/><w:pPr><w:spacing w:after=\"240\"/><w:jc w:val=\"center\"/></w:pPr><w:rPr><w:b/><w:sz w:val=\"32\"/></w:rPr></w:style>\
+<w:style w:type=\"paragraph\" w:styleId=\"Subtitle\"><w:name w:val=\"Subtitle\"/><w:basedOn w:val=\"Normal\"/><w:qFormat/><w:pPr><w:spacing w:after=\"120\"/><w:jc w:val=\"center\"/></w:pPr><w:rPr><w:i/></w:rPr></w:style>\
 {}{}{}\
 <w:style w:type=\"paragraph\" w:styleId=\"BodyText\"><w:name w:val=\"Body Text\"/><w:basedOn w:val=\"Normal\"/><w:qFormat/><w:pPr><w:spacing w:after=\"160\" w:line=\"360\" w:lineRule=\"auto\"/></w:pPr></w:style>\
 <w:style w:type=\"paragraph\" w:styleId=\"ListItem\"><w:name w:val=\"List Item\"/><w:basedOn w:val=\"BodyText\"/><w:pPr><w:ind w:left=\"567\" w:hanging=\"283\"/></w:pPr></w:style>\
@@ -269,7 +340,7 @@ fn styles_xml(lang: &str) -> String {
 <w:style w:type=\"paragraph\" w:styleId=\"TableText\"><w:name w:val=\"Table Text\"/><w:basedOn w:val=\"Normal\"/><w:pPr><w:spacing w:before=\"20\" w:after=\"20\" w:line=\"240\" w:lineRule=\"auto\"/></w:pPr><w:rPr><w:sz w:val=\"18\"/><w:szCs w:val=\"18\"/></w:rPr></w:style>\
 <w:style w:type=\"paragraph\" w:styleId=\"TableNote\"><w:name w:val=\"Table Note\"/><w:basedOn w:val=\"Normal\"/><w:pPr><w:spacing w:before=\"60\" w:after=\"240\"/></w:pPr><w:rPr><w:sz w:val=\"20\"/></w:rPr></w:style>\
 <w:style w:type=\"paragraph\" w:styleId=\"Figure\"><w:name w:val=\"Figure\"/><w:basedOn w:val=\"Normal\"/><w:pPr><w:keepNext/><w:spacing w:after=\"60\"/></w:pPr></w:style>\
-<w:style w:type=\"paragraph\" w:styleId=\"Transcript\"><w:name w:val=\"Transcript\"/><w:basedOn w:val=\"Normal\"/><w:pPr><w:tabs><w:tab w:val=\"left\" w:pos=\"567\"/></w:tabs><w:ind w:left=\"567\" w:hanging=\"567\"/><w:spacing w:after=\"60\"/></w:pPr><w:rPr><w:sz w:val=\"22\"/></w:rPr></w:style>\
+<w:style w:type=\"paragraph\" w:styleId=\"Transcript\"><w:name w:val=\"Transcript\"/><w:basedOn w:val=\"Normal\"/><w:pPr><w:tabs><w:tab w:val=\"left\" w:pos=\"567\"/></w:tabs><w:spacing w:after=\"60\"/><w:ind w:left=\"567\" w:hanging=\"567\"/></w:pPr><w:rPr><w:sz w:val=\"22\"/></w:rPr></w:style>\
 </w:styles>",
         heading("Heading1", "heading 1", 1, 28, false),
         heading("Heading2", "heading 2", 2, 24, false),

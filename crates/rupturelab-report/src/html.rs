@@ -39,7 +39,7 @@ table.wide { font-size: 12px; }
 table.wide td, table.wide th { padding: .3rem .35rem; }
 tr.group td { font-weight: bold; padding-top: .6rem; }
 tr.sub td:first-child { padding-left: 1.6rem; color: #333; }
-td p.q { margin: 0 0 .35rem; font-style: italic; }
+td p.q { margin: 0 0 .35rem; font-style: italic; font-weight: normal; }
 td p.l { margin: 0 0 .2rem; }
 .note { font-size: .9rem; margin: .4rem 0 0; }
 .note em { font-style: italic; }

@@ -238,6 +238,8 @@ pub struct Report<'a> {
     pub audit: AuditSummary,
     /// Things the researcher should know (e.g. a pinned quote that does not exist).
     pub warnings: Vec<String>,
+    /// Seconds each analysis took (for benchmarks; never printed in a report).
+    pub timings: Vec<(&'static str, f64)>,
 }
 
 /// Most sub-themes the co-occurrence heat map shows before it falls back to themes.
@@ -491,10 +493,19 @@ impl<'a> Report<'a> {
                 options.max_quotes
             )));
         }
+        let clock = std::time::Instant::now();
+        let mut timings = Vec::new();
+        let mut lap = |name: &'static str| {
+            timings.push((name, clock.elapsed().as_secs_f64()));
+        };
         let overview = overview(study);
+        lap("overview");
         let coding = coding_summary(study, &options.layer);
+        lap("coding summary");
         let agreement = agreement(study, &coding.coders, options.bootstrap.as_ref())?;
+        lap("agreement");
         let prevalence = prevalence(study, &options.layer);
+        lap("prevalence");
 
         let quote_attribute = options
             .by
@@ -520,6 +531,7 @@ impl<'a> Report<'a> {
             &options.quotes,
             options.max_quotes,
         );
+        lap("quotes");
 
         let mut crosstabs = Vec::new();
         for by in &options.by {
@@ -539,6 +551,7 @@ impl<'a> Report<'a> {
                 crosstab: x,
             });
         }
+        lap("crosstabs");
 
         let subthemes = study.codes.iter().filter(|c| c.path.depth() == 3).count();
         let cooccurrence_depth = if (1..=MAX_HEATMAP_CODES).contains(&subthemes) {
@@ -551,7 +564,9 @@ impl<'a> Report<'a> {
             &options.layer,
             &CodeSelection::Depth(cooccurrence_depth),
         )?;
+        lap("cooccurrence");
         let profile = segment_profile(study, &options.layer, &CodeSelection::Depth(2))?;
+        lap("segment profile");
         let audit = audit_summary(study);
         Ok(Report {
             study,
@@ -568,6 +583,7 @@ impl<'a> Report<'a> {
             profile,
             audit,
             warnings,
+            timings,
         })
     }
 

@@ -238,10 +238,14 @@ pub fn choose_quotes(
         .collect();
     let mut candidates: Vec<Vec<Candidate>> = (0..themes.len()).map(|_| Vec::new()).collect();
     for c in study.codings.iter().filter(|c| c.coder.as_str() == layer) {
-        let Some(theme) = c.code.ancestor(2) else {
-            continue;
+        // The theme: the path up to its second `/` (or all of it at depth 2).
+        let path = c.code.as_str();
+        let theme = match path.match_indices('/').nth(1) {
+            Some((i, _)) => &path[..i],
+            None if path.contains('/') => path,
+            None => continue,
         };
-        let Some(&ti) = theme_index.get(theme.as_str()) else {
+        let Some(&ti) = theme_index.get(theme) else {
             continue;
         };
         let Some(&text) = texts.get(&c.response) else {
@@ -269,12 +273,15 @@ pub fn choose_quotes(
     for (ti, theme) in themes.iter().enumerate() {
         let theme_s = theme.as_str();
         let cands = &mut candidates[ti];
-        cands.sort_by(|a, b| {
-            a.key
-                .cmp(b.key)
+        // The ranking (see the module notes); a total order, so the result does not depend on storage order.
+        cands.sort_unstable_by(|a, b| {
+            a.len
+                .abs_diff(IDEAL_LEN)
+                .cmp(&b.len.abs_diff(IDEAL_LEN))
+                .then_with(|| a.key.cmp(b.key))
                 .then(a.start.cmp(&b.start))
                 .then(a.end.cmp(&b.end))
-                .then(a.code.cmp(b.code))
+                .then_with(|| a.code.cmp(b.code))
         });
         let mut chosen: Vec<Quote> = Vec::new();
         let mut seen_text: BTreeSet<(ResponseKey, String)> = BTreeSet::new();
@@ -328,8 +335,7 @@ pub fn choose_quotes(
                 in_range
             }
         };
-        let mut ranked = eligible;
-        ranked.sort_by_key(|c| c.len.abs_diff(IDEAL_LEN)); // stable: ties keep key order
+        let ranked = eligible;
         for pass in 0..3 {
             for c in &ranked {
                 if chosen.len() >= max {

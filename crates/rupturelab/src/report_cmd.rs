@@ -160,8 +160,11 @@ pub fn report(study: &StudyData, args: &ReportArgs, format: Format) -> Result<ou
     }
     opts.quotes = rules;
 
+    let t0 = std::time::Instant::now();
     let report = Report::build(study, opts)?;
+    let t_build = t0.elapsed();
     let doc = layout::document(&report)?;
+    let t_layout = t0.elapsed() - t_build;
     let mut extra = Vec::new();
     let bytes = match fmt {
         rupturelab_report::Format::Html => html::render(&doc).into_bytes(),
@@ -188,6 +191,7 @@ pub fn report(study: &StudyData, args: &ReportArgs, format: Format) -> Result<ou
             markdown::render(&doc, Some(&dir_name)).into_bytes()
         }
     };
+    let t_render = t0.elapsed() - t_build - t_layout;
     write_atomic(&args.out, &bytes)?;
 
     let mut r = output::Report::default();
@@ -213,5 +217,18 @@ pub fn report(study: &StudyData, args: &ReportArgs, format: Format) -> Result<ou
     }
     r.hints
         .extend(report.warnings.iter().map(|w| format!("warning: {w}")));
+    if std::env::var_os("RUPTURELAB_TIMINGS").is_some() {
+        r.hints.push(format!(
+            "timings: analysis {:.3} s, layout and charts {:.3} s, rendering {:.3} s",
+            t_build.as_secs_f64(),
+            t_layout.as_secs_f64(),
+            t_render.as_secs_f64()
+        ));
+        let mut last = 0.0;
+        for (name, t) in &report.timings {
+            r.hints.push(format!("  {name}: {:.3} s", t - last));
+            last = *t;
+        }
+    }
     Ok(r)
 }
