@@ -872,10 +872,19 @@ impl<'r, 'a> Builder<'r, 'a> {
             ),
         );
         let mut header = vec![l.t("Theme", "Tema").to_string()];
+        // Segments and patients are named by key (their labels are sentences).
+        let keyed = matches!(sec.by.as_str(), "segment" | "patient");
+        let group_name = |g: &rupturelab_core::stats::GroupInfo| {
+            if keyed {
+                g.key.clone()
+            } else {
+                g.label.clone()
+            }
+        };
         header.extend(
             x.groups
                 .iter()
-                .map(|g| format!("{}\n(n = {})", g.label, f.int(g.n))),
+                .map(|g| format!("{}\n(n = {})", group_name(g), f.int(g.n))),
         );
         header.push(l.t("Total", "Toplam").into());
         let ng = x.groups.len();
@@ -1026,7 +1035,7 @@ impl<'r, 'a> Builder<'r, 'a> {
             .iter()
             .enumerate()
             .map(|(gi, g)| BarSeries {
-                name: format!("{} (n = {})", g.label, g.n),
+                name: format!("{} (n = {})", group_name(g), g.n),
                 values: x.rows.iter().map(|r| r.cells[gi].pct).collect(),
             })
             .collect();

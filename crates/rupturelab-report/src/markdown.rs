@@ -8,12 +8,16 @@ use crate::doc::{Block, Document, Figure, RowKind, Run, Table};
 pub fn esc(s: &str) -> String {
     // Brackets only make a link before `(` or `[`; `#` only makes a heading at the start.
     let links = s.contains("](") || s.contains("][");
+    let chars: Vec<char> = s.chars().collect();
     let mut o = String::with_capacity(s.len());
-    for (i, c) in s.chars().enumerate() {
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied().unwrap_or(' ');
         let special = match c {
-            '\\' | '`' | '*' | '_' | '<' | '>' | '|' => true,
+            '\\' | '`' | '*' | '_' | '|' => true,
+            // `<` only opens HTML before a letter, `/`, `!` or `?`.
+            '<' => next.is_alphabetic() || matches!(next, '/' | '!' | '?'),
             '[' | ']' => links,
-            '#' => i == 0,
+            '#' | '>' => i == 0,
             _ => false,
         };
         if special {
@@ -142,4 +146,19 @@ pub fn figure_files(doc: &Document) -> Vec<(String, String)> {
     doc.figures()
         .map(|f| (figure_file(f), f.svg.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escaping_keeps_markdown_inert_and_readable() {
+        assert_eq!(esc("a_b *c* | d"), "a\\_b \\*c\\* \\| d");
+        assert_eq!(esc("p < .001"), "p < .001");
+        assert_eq!(esc("<script>"), "\\<script>");
+        assert_eq!(esc("# not a heading"), "\\# not a heading");
+        assert_eq!(esc("CI [.61, .80]"), "CI [.61, .80]");
+        assert_eq!(esc("[x](http://y)"), "\\[x\\](http://y)");
+    }
 }

@@ -165,6 +165,8 @@ pub struct Quote {
 }
 
 struct Candidate<'a> {
+    /// Rank of the answer's key among all answer keys (so sorting compares integers).
+    rank: u32,
     key: &'a ResponseKey,
     code: &'a CodePath,
     start: usize,
@@ -211,13 +213,19 @@ pub fn choose_quotes(
     rules: &QuoteRules,
     max: usize,
 ) -> (BTreeMap<String, Vec<Quote>>, Vec<String>) {
-    let texts: HashMap<&ResponseKey, &str> = study
+    let mut open: Vec<(&ResponseKey, &str)> = study
         .responses
         .iter()
         .filter_map(|r| match &r.answer {
             Answer::Text(t) if !t.trim().is_empty() => Some((&r.key, t.as_str())),
             _ => None,
         })
+        .collect();
+    open.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let texts: HashMap<&ResponseKey, (u32, &str)> = open
+        .iter()
+        .enumerate()
+        .map(|(i, (k, t))| (*k, (i as u32, *t)))
         .collect();
     let group_of: HashMap<&str, String> = match group_attribute {
         Some(a) => study
@@ -248,7 +256,7 @@ pub fn choose_quotes(
         let Some(&ti) = theme_index.get(theme) else {
             continue;
         };
-        let Some(&text) = texts.get(&c.response) else {
+        let Some(&(rank, text)) = texts.get(&c.response) else {
             continue;
         };
         let (start, end, len) = match c.span {
@@ -259,6 +267,7 @@ pub fn choose_quotes(
             }
         };
         candidates[ti].push(Candidate {
+            rank,
             key: &c.response,
             code: &c.code,
             start,
@@ -278,7 +287,7 @@ pub fn choose_quotes(
             a.len
                 .abs_diff(IDEAL_LEN)
                 .cmp(&b.len.abs_diff(IDEAL_LEN))
-                .then_with(|| a.key.cmp(b.key))
+                .then(a.rank.cmp(&b.rank))
                 .then(a.start.cmp(&b.start))
                 .then(a.end.cmp(&b.end))
                 .then_with(|| a.code.cmp(b.code))
