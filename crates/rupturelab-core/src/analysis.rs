@@ -78,13 +78,23 @@ pub fn responses_by_code<'a>(
     study: &'a StudyData,
     layer: &str,
 ) -> HashMap<&'a str, BTreeSet<&'a ResponseKey>> {
+    // A coding counts for every codebook code that is its code or an ancestor
+    // of it: look its path's prefixes up instead of testing every code.
+    let index: HashMap<&str, &str> = study
+        .codes
+        .iter()
+        .map(|c| (c.path.as_str(), c.path.as_str()))
+        .collect();
     let mut map: HashMap<&str, BTreeSet<&ResponseKey>> = HashMap::new();
     for c in study.codings.iter().filter(|c| c.coder.as_str() == layer) {
-        for code in &study.codes {
-            if c.code.is_within(&code.path) {
-                map.entry(code.path.as_str())
-                    .or_default()
-                    .insert(&c.response);
+        let path = c.code.as_str();
+        let prefixes = path
+            .match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .chain(std::iter::once(path));
+        for prefix in prefixes {
+            if let Some(&code) = index.get(prefix) {
+                map.entry(code).or_default().insert(&c.response);
             }
         }
     }
@@ -102,30 +112,64 @@ pub fn participants_answered(study: &StudyData) -> usize {
 }
 
 /// Prevalence of every code of the codebook in one layer, in codebook order.
+///
+/// Counts the same sets as [`responses_by_code`], on interned ids (a large
+/// study has hundreds of thousands of codings).
 pub fn prevalence(study: &StudyData, layer: &str) -> Vec<PrevalenceRow> {
     let n = participants_answered(study);
-    let by_code = responses_by_code(study, layer);
+    let code_index: HashMap<&str, usize> = study
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.path.as_str(), i))
+        .collect();
+    // Interned responses: response id → (participant id, segment id).
+    let mut response_ids: HashMap<&ResponseKey, u32> = HashMap::new();
+    let mut participant_ids: HashMap<&Key, u32> = HashMap::new();
+    let mut segment_ids: HashMap<&Key, u32> = HashMap::new();
+    let mut response_of: Vec<(u32, Option<u32>)> = Vec::new();
+    let mut per_code: Vec<Vec<u32>> = vec![Vec::new(); study.codes.len()];
+    for c in study.codings.iter().filter(|c| c.coder.as_str() == layer) {
+        let next = response_ids.len() as u32;
+        let rid = *response_ids.entry(&c.response).or_insert_with(|| {
+            let np = participant_ids.len() as u32;
+            let p = *participant_ids.entry(&c.response.participant).or_insert(np);
+            let s = c.response.segment.as_ref().map(|s| {
+                let ns = segment_ids.len() as u32;
+                *segment_ids.entry(s).or_insert(ns)
+            });
+            response_of.push((p, s));
+            next
+        });
+        let path = c.code.as_str();
+        let prefixes = path
+            .match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .chain(std::iter::once(path));
+        for prefix in prefixes {
+            if let Some(&i) = code_index.get(prefix) {
+                per_code[i].push(rid);
+            }
+        }
+    }
+    let distinct = |mut v: Vec<u32>| {
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    };
     study
         .codes
         .iter()
-        .map(|code| {
-            let resp = by_code.get(code.path.as_str());
-            let participants = resp
-                .map(|r| {
-                    r.iter()
-                        .map(|k| &k.participant)
-                        .collect::<HashSet<_>>()
-                        .len()
-                })
-                .unwrap_or(0);
-            let segments = resp
-                .map(|r| {
-                    r.iter()
-                        .filter_map(|k| k.segment.as_ref())
-                        .collect::<HashSet<_>>()
-                        .len()
-                })
-                .unwrap_or(0);
+        .zip(per_code)
+        .map(|(code, mut rids)| {
+            rids.sort_unstable();
+            rids.dedup();
+            let participants = distinct(rids.iter().map(|&r| response_of[r as usize].0).collect());
+            let segments = distinct(
+                rids.iter()
+                    .filter_map(|&r| response_of[r as usize].1)
+                    .collect(),
+            );
             PrevalenceRow {
                 code: code.path.clone(),
                 name: code.name.clone(),
@@ -136,7 +180,7 @@ pub fn prevalence(study: &StudyData, layer: &str) -> Vec<PrevalenceRow> {
                 } else {
                     100.0 * participants as f64 / n as f64
                 },
-                responses: resp.map(|r| r.len()).unwrap_or(0),
+                responses: rids.len(),
                 segments,
                 cqr: cqr_label(participants, n),
             }

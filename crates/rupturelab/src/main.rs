@@ -8,6 +8,7 @@ mod folder_io;
 mod interop_cmds;
 mod output;
 mod serve_cmd;
+mod report_cmd;
 mod study_cmds;
 mod suggest_cmd;
 mod views;
@@ -95,6 +96,8 @@ enum Command {
     Cooccurrence(analysis_cmd::CooccurrenceArgs),
     /// Assisted coding: models trained on the consensus codings; --evaluate cross-validates them.
     Suggest(suggest_cmd::SuggestArgs),
+    /// Write a report for a paper: HTML, Markdown or Word (--format html|md|docx --out PATH).
+    Report(report_cmd::ReportArgs),
     /// Work with the codebook.
     Codebook {
         #[command(subcommand)]
@@ -186,6 +189,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suggest(args) => {
             let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
             suggest_cmd::run(&study, args)?
+        }
+        Command::Report(args) => {
+            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
+            report_cmd::report(&study, args, format)?
         }
         Command::Codebook {
             action: CodebookAction::Show { layer },

@@ -15,6 +15,15 @@ pub enum Format {
     Csv,
     /// One JSON object: tables as arrays of row objects.
     Json,
+    /// `report` only: one self-contained HTML file (other commands print a table).
+    #[value(hide = true)]
+    Html,
+    /// `report` only: GitHub-flavoured Markdown (other commands print a table).
+    #[value(hide = true)]
+    Md,
+    /// `report` only: a Word .docx (other commands print a table).
+    #[value(hide = true)]
+    Docx,
 }
 
 /// One cell of a table.
@@ -127,7 +136,7 @@ impl Report {
     /// Renders the report in a format.
     pub fn render(&self, format: Format) -> String {
         match format {
-            Format::Table => self.render_table(),
+            Format::Table | Format::Html | Format::Md | Format::Docx => self.render_table(),
             Format::Csv => self.render_csv(),
             Format::Json => self.render_json(),
         }
