@@ -470,7 +470,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                 ),
             );
             if let Some(o) = a.overall.iter().find(|o| o.within.is_none()) {
-                if let Some(v) = o.alpha.alpha.value() {
+                if let Some(v) = o.alpha.as_ref().and_then(|a| a.alpha.value()) {
                     let ci =
                         o.ci.as_ref()
                             .map(|b| format!(", 95% CI {}", f.ci(b.ci.0, b.ci.1)))
@@ -678,10 +678,14 @@ impl<'r, 'a> Builder<'r, 'a> {
                         None => l.t("All codes", "Tüm kodlar").to_string(),
                         Some(p) => self.name(p.as_str()),
                     }),
-                    self.int(o.alpha.n_pairable_units as u64),
-                    match o.alpha.alpha.value() {
-                        Some(v) => Cell::num(f.coef(v, 2), v),
-                        None => Cell::text(l.t("undefined", "tanımsız")),
+                    match &o.alpha {
+                        Some(a) => self.int(a.n_pairable_units as u64),
+                        None => self.int(o.units as u64),
+                    },
+                    match o.alpha.as_ref().map(|a| a.alpha.value()) {
+                        Some(Some(v)) => Cell::num(f.coef(v, 2), v),
+                        Some(None) => Cell::text(l.t("undefined", "tanımsız")),
+                        None => Cell::text(l.t("not computed †", "hesaplanmadı †")),
                     },
                     o.ci.as_ref()
                         .map(|b| Cell::text(f.ci(b.ci.0, b.ci.1)))
@@ -689,9 +693,33 @@ impl<'r, 'a> Builder<'r, 'a> {
                 ],
             })
             .collect();
+        let mut note = l.t(
+            "Krippendorff's α with the MASI distance between the sets of codes two coders gave the same answer (within one category: only that category's codes).",
+            "İki kodlayıcının aynı yanıta verdiği kod kümeleri arasındaki MASI uzaklığıyla Krippendorff α (bir kategori içinde: yalnızca o kategorinin kodları).",
+        )
+        .to_string();
+        if let Some(o) = a.overall.iter().find(|o| o.alpha.is_none()) {
+            note.push(' ');
+            note.push_str(&l.s(
+                format!(
+                    "† Not computed: the answers carry {} distinct sets of codes, more than the {} for which α's table of set distances is kept small; the per-code table above covers these answers.",
+                    f.int(o.distinct_sets as u64),
+                    f.int(crate::model::MAX_MASI_VALUES as u64)
+                ),
+                format!(
+                    "† Hesaplanmadı: yanıtlarda {} farklı kod kümesi var; bu, α'nın küme uzaklıkları tablosunun küçük tutulabildiği {} sınırından fazla. Bu yanıtlar yukarıdaki kod bazlı tabloda yer alır.",
+                    f.int(o.distinct_sets as u64),
+                    f.int(crate::model::MAX_MASI_VALUES as u64)
+                ),
+            ));
+        }
         self.table(
             "agreement-overall",
-            l.t("Overall agreement on the set of codes per answer", "Yanıt başına kod kümesi üzerinden genel uyum").into(),
+            l.t(
+                "Overall agreement on the set of codes per answer",
+                "Yanıt başına kod kümesi üzerinden genel uyum",
+            )
+            .into(),
             vec![
                 l.t("Codes compared", "Karşılaştırılan kodlar").into(),
                 l.t("Units", "Birim").into(),
@@ -699,10 +727,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                 l.t("95% CI", "%95 GA").into(),
             ],
             rows,
-            Some(l.t(
-                "Krippendorff's α with the MASI distance between the sets of codes two coders gave the same answer (within one category: only that category's codes).",
-                "İki kodlayıcının aynı yanıta verdiği kod kümeleri arasındaki MASI uzaklığıyla Krippendorff α (bir kategori içinde: yalnızca o kategorinin kodları).",
-            ).into()),
+            Some(note),
             vec![1, 2],
         );
     }

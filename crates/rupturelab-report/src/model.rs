@@ -148,13 +148,22 @@ pub struct CodingSummary {
     pub codebook: (usize, usize, usize),
 }
 
+/// Most distinct sets of codes for which the overall MASI α is computed: its
+/// coincidence and distance tables grow with the square of this number
+/// (20,000 distinct sets, as in a large generated study, take minutes).
+pub const MAX_MASI_VALUES: usize = 2_000;
+
 /// One overall agreement row: Krippendorff's α with the MASI distance over sets of codes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverallAgreement {
     /// `None` = all codes; else the category whose codes are compared.
     pub within: Option<CodePath>,
-    /// α (MASI).
-    pub alpha: AlphaResult,
+    /// Units (answers) compared.
+    pub units: usize,
+    /// Distinct sets of codes among the units.
+    pub distinct_sets: usize,
+    /// α (MASI); `None` when there are more than [`MAX_MASI_VALUES`] distinct sets.
+    pub alpha: Option<AlphaResult>,
     /// Its bootstrap interval, when asked for and α is defined.
     pub ci: Option<AlphaBootstrap>,
 }
@@ -238,7 +247,7 @@ pub struct Report<'a> {
     pub audit: AuditSummary,
     /// Things the researcher should know (e.g. a pinned quote that does not exist).
     pub warnings: Vec<String>,
-    /// Seconds each analysis took (for benchmarks; never printed in a report).
+    /// Seconds each analysis took, on two threads (for benchmarks; never printed in a report).
     pub timings: Vec<(&'static str, f64)>,
 }
 
@@ -415,6 +424,18 @@ fn agreement(
         let Ok(m) = code_set_matrix(study, &names, within.as_ref(), &UnitOptions::default()) else {
             continue;
         };
+        let distinct_sets = m.values().len();
+        let units = m.n_units();
+        if distinct_sets > MAX_MASI_VALUES {
+            overall.push(OverallAgreement {
+                within,
+                units,
+                distinct_sets,
+                alpha: None,
+                ci: None,
+            });
+            continue;
+        }
         let Ok(alpha) = krippendorff_alpha(&m, &Metric::Masi) else {
             continue;
         };
@@ -422,7 +443,13 @@ fn agreement(
             (Some(o), Some(_)) => bootstrap_alpha(&m, &Metric::Masi, o).ok(),
             _ => None,
         };
-        overall.push(OverallAgreement { within, alpha, ci });
+        overall.push(OverallAgreement {
+            within,
+            units,
+            distinct_sets,
+            alpha: Some(alpha),
+            ci,
+        });
     }
     Ok(AgreementStatus::Computed(Box::new(AgreementSection {
         table,
@@ -493,20 +520,6 @@ impl<'a> Report<'a> {
                 options.max_quotes
             )));
         }
-        let clock = std::time::Instant::now();
-        let mut timings = Vec::new();
-        let mut lap = |name: &'static str| {
-            timings.push((name, clock.elapsed().as_secs_f64()));
-        };
-        let overview = overview(study);
-        lap("overview");
-        let coding = coding_summary(study, &options.layer);
-        lap("coding summary");
-        let agreement = agreement(study, &coding.coders, options.bootstrap.as_ref())?;
-        lap("agreement");
-        let prevalence = prevalence(study, &options.layer);
-        lap("prevalence");
-
         let quote_attribute = options
             .by
             .iter()
@@ -523,50 +536,88 @@ impl<'a> Report<'a> {
             .filter(|c| c.path.depth() == 2)
             .map(|c| &c.path)
             .collect();
-        let (quotes, warnings) = choose_quotes(
-            study,
-            &options.layer,
-            &themes,
-            quote_attribute.as_deref(),
-            &options.quotes,
-            options.max_quotes,
-        );
-        lap("quotes");
-
-        let mut crosstabs = Vec::new();
-        for by in &options.by {
-            let mut o = CrosstabOptions::new(group_by(by));
-            o.layer = options.layer.clone();
-            o.unit = CountingUnit::Participant;
-            o.codes = CodeSelection::Depth(2);
-            o.exact = options.exact.clone();
-            let x = crosstab(study, &o)?;
-            let label = study
-                .attribute(by)
-                .map(|a| a.label.clone())
-                .unwrap_or_else(|| by.clone());
-            crosstabs.push(CrosstabSection {
-                by: by.clone(),
-                label,
-                crosstab: x,
-            });
-        }
-        lap("crosstabs");
-
         let subthemes = study.codes.iter().filter(|c| c.path.depth() == 3).count();
         let cooccurrence_depth = if (1..=MAX_HEATMAP_CODES).contains(&subthemes) {
             3
         } else {
             2
         };
-        let cooccurrence = cooccurrence(
-            study,
-            &options.layer,
-            &CodeSelection::Depth(cooccurrence_depth),
-        )?;
-        lap("cooccurrence");
-        let profile = segment_profile(study, &options.layer, &CodeSelection::Depth(2))?;
-        lap("segment profile");
+        let layer = options.layer.as_str();
+
+        // The analyses are independent pure functions of the study: run them
+        // on two threads (each result is what the function returns, so the
+        // report does not depend on scheduling).
+        fn timed<T>(name: &'static str, f: impl FnOnce() -> T) -> (T, (&'static str, f64)) {
+            let t = std::time::Instant::now();
+            let v = f();
+            (v, (name, t.elapsed().as_secs_f64()))
+        }
+        let coders = coding_summary(study, layer).coders;
+        let (first, second) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| {
+                (
+                    timed("agreement", || {
+                        agreement(study, &coders, options.bootstrap.as_ref())
+                    }),
+                    timed("prevalence", || prevalence(study, layer)),
+                    timed("quotes", || {
+                        choose_quotes(
+                            study,
+                            layer,
+                            &themes,
+                            quote_attribute.as_deref(),
+                            &options.quotes,
+                            options.max_quotes,
+                        )
+                    }),
+                )
+            });
+            let second = (|| -> Result<_, ReportError> {
+                let (overview, t1) = timed("overview", || overview(study));
+                let (coding, t2) = timed("coding summary", || coding_summary(study, layer));
+                let (crosstabs, t3) = timed("crosstabs", || -> Result<_, ReportError> {
+                    let mut out = Vec::new();
+                    for by in &options.by {
+                        let mut o = CrosstabOptions::new(group_by(by));
+                        o.layer = layer.to_string();
+                        o.unit = CountingUnit::Participant;
+                        o.codes = CodeSelection::Depth(2);
+                        o.exact = options.exact.clone();
+                        let x = crosstab(study, &o)?;
+                        let label = study
+                            .attribute(by)
+                            .map(|a| a.label.clone())
+                            .unwrap_or_else(|| by.clone());
+                        out.push(CrosstabSection {
+                            by: by.clone(),
+                            label,
+                            crosstab: x,
+                        });
+                    }
+                    Ok(out)
+                });
+                let (cooc, t4) = timed("cooccurrence", || {
+                    cooccurrence(study, layer, &CodeSelection::Depth(cooccurrence_depth))
+                });
+                let (profile, t5) = timed("segment profile", || {
+                    segment_profile(study, layer, &CodeSelection::Depth(2))
+                });
+                Ok((
+                    overview,
+                    coding,
+                    crosstabs?,
+                    cooc?,
+                    profile?,
+                    [t1, t2, t3, t4, t5],
+                ))
+            })();
+            (first.join().expect("an analysis thread panicked"), second)
+        });
+        let ((agreement, t6), (prevalence, t7), ((quotes, warnings), t8)) = first;
+        let agreement = agreement?;
+        let (overview, coding, crosstabs, cooccurrence, profile, times) = second?;
+        let mut timings: Vec<(&'static str, f64)> = times.to_vec();
+        timings.extend([t6, t7, t8]);
         let audit = audit_summary(study);
         Ok(Report {
             study,

@@ -224,10 +224,8 @@ pub fn report(study: &StudyData, args: &ReportArgs, format: Format) -> Result<ou
             t_layout.as_secs_f64(),
             t_render.as_secs_f64()
         ));
-        let mut last = 0.0;
         for (name, t) in &report.timings {
-            r.hints.push(format!("  {name}: {:.3} s", t - last));
-            last = *t;
+            r.hints.push(format!("  {name}: {t:.3} s"));
         }
     }
     Ok(r)
