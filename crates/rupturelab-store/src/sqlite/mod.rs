@@ -153,28 +153,7 @@ async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
         .fetch_one(&mut **tx)
         .await?;
         segment_ids.insert(seg.key.as_str(), id);
-        for (j, m) in seg.markers.iter().enumerate() {
-            sqlx::query("INSERT INTO segment_markers (segment_id, position, name, salience) VALUES ($1,$2,$3,$4)")
-                .bind(id)
-                .bind(j as i64)
-                .bind(&m.name)
-                .bind(m.salience.map(|s| i64::from(s.get())))
-                .execute(&mut **tx)
-                .await?;
-        }
-        for (j, t) in seg.turns.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO turns (segment_id, position, speaker, text, start_ms, end_ms) VALUES ($1,$2,$3,$4,$5,$6)",
-            )
-            .bind(id)
-            .bind(j as i64)
-            .bind(&t.speaker)
-            .bind(&t.text)
-            .bind(t.start_ms)
-            .bind(t.end_ms)
-            .execute(&mut **tx)
-            .await?;
-        }
+        web::write_segment_children(tx, id, seg).await?;
     }
 
     // Participants, their attributes and orders, and responses are written in
@@ -453,130 +432,40 @@ fn key(s: String) -> Result<Key> {
 async fn load(pool: &SqlitePool, id: StudyId) -> Result<StudyData> {
     let sid = id.0;
     let mut conn = pool.acquire().await?;
-    let row = sqlx::query(
-        "SELECT key, title, description, language, synthetic, presentation_order, agreement, agreement_threshold, \
-         consent_text, welcome_text, thanks_text FROM studies WHERE id = $1",
-    )
-    .bind(sid)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or_else(|| StoreError::NoSuchStudy(format!("#{sid}")))?;
-    let mut s = StudyData::new(key(row.get(0))?, row.get::<String, _>(1).as_str());
-    s.meta.description = row.get(2);
-    s.meta.language = Language::parse(row.get::<&str, _>(3)).map_err(invalid)?;
-    s.meta.synthetic = row.get(4);
-    s.settings.presentation_order = OrderMode::parse(row.get::<&str, _>(5)).map_err(invalid)?;
-    s.settings.agreement = row.get(6);
-    s.settings.agreement_threshold = row.get(7);
-    s.settings.consent_text = row.get(8);
-    s.settings.welcome_text = row.get(9);
-    s.settings.thanks_text = row.get(10);
-
+    // The design rows are decoded by the same functions the web uses.
+    let (meta, settings) = web::study_header(&mut conn, sid).await?;
+    let mut s = StudyData::new(meta.key.clone(), &meta.title);
+    s.meta = meta;
+    s.settings = settings;
     let mut attr_names = HashMap::new();
-    for r in sqlx::query("SELECT id, name, label, kind, spec, bands, required FROM attributes WHERE study_id = $1 ORDER BY position")
-        .bind(sid)
-        .fetch_all(&mut *conn)
+    for (i, (row_id, a)) in web::attributes(&mut conn, sid)
         .await?
+        .into_iter()
+        .enumerate()
     {
-        let name = key(r.get(1))?;
-        attr_names.insert(r.get::<i64, _>(0), s.attributes.len());
-        s.attributes.push(AttributeDef {
-            name,
-            label: r.get(2),
-            kind: codec::attribute_type(r.get(3), r.get(4)).map_err(invalid)?,
-            bands: codec::parse_bands(r.get(5)),
-            required: r.get(6),
-        });
+        attr_names.insert(row_id, i);
+        s.attributes.push(a);
     }
-
     let mut question_keys = HashMap::new();
-    for r in sqlx::query("SELECT id, key, kind, scope, prompt, spec FROM questions WHERE study_id = $1 ORDER BY position")
-        .bind(sid)
-        .fetch_all(&mut *conn)
-        .await?
-    {
-        let k = key(r.get(1))?;
-        question_keys.insert(r.get::<i64, _>(0), k.clone());
-        s.questions.push(Question {
-            key: k,
-            kind: codec::question_kind(r.get(2), r.get(5)).map_err(invalid)?,
-            scope: if r.get::<&str, _>(3) == "once" { QuestionScope::Once } else { QuestionScope::Segment },
-            prompt: r.get(4),
-        });
+    for (row_id, q) in web::questions(&mut conn, sid).await? {
+        question_keys.insert(row_id, q.key.clone());
+        s.questions.push(q);
     }
-
-    let mut patient_keys = HashMap::new();
-    for r in sqlx::query(
-        "SELECT id, key, description FROM patients WHERE study_id = $1 ORDER BY position",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
+    for r in
+        sqlx::query("SELECT key, description FROM patients WHERE study_id = $1 ORDER BY position")
+            .bind(sid)
+            .fetch_all(&mut *conn)
+            .await?
     {
-        let k = key(r.get(1))?;
-        patient_keys.insert(r.get::<i64, _>(0), k.clone());
         s.patients.push(Patient {
-            key: k,
-            description: r.get(2),
+            key: key(r.get(0))?,
+            description: r.get(1),
         });
     }
-
     let mut segment_keys = HashMap::new();
-    let mut segment_index = HashMap::new();
-    for r in sqlx::query(
-        "SELECT id, key, label, patient_id, session, rupture, media_ref, media_start_ms, media_end_ms, notes \
-         FROM segments WHERE study_id = $1 ORDER BY position",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        let id: i64 = r.get(0);
-        let k = key(r.get(1))?;
-        segment_keys.insert(id, k.clone());
-        segment_index.insert(id, s.segments.len());
-        let media_ref: Option<String> = r.get(6);
-        s.segments.push(Segment {
-            key: k,
-            label: r.get(2),
-            patient: patient_keys.get(&r.get::<i64, _>(3)).cloned().ok_or_else(|| invalid("segment without patient"))?,
-            session: r.get::<Option<i64>, _>(4).map(|v| v as u32),
-            rupture: RuptureType::parse(r.get::<&str, _>(5)).map_err(invalid)?,
-            markers: Vec::new(),
-            media: media_ref.map(|reference| Media { reference, start_ms: r.get(7), end_ms: r.get(8) }),
-            notes: r.get(9),
-            turns: Vec::new(),
-        });
-    }
-    for r in sqlx::query(
-        "SELECT m.segment_id, m.name, m.salience FROM segment_markers m JOIN segments g ON g.id = m.segment_id \
-         WHERE g.study_id = $1 ORDER BY m.segment_id, m.position",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        let seg = &mut s.segments[segment_index[&r.get::<i64, _>(0)]];
-        let salience = match r.get::<Option<i64>, _>(2) {
-            Some(v) => Some(Salience::new(v).map_err(invalid)?),
-            None => None,
-        };
-        seg.markers.push(Marker { name: r.get(1), salience });
-    }
-    for r in sqlx::query(
-        "SELECT t.segment_id, t.speaker, t.text, t.start_ms, t.end_ms FROM turns t JOIN segments g ON g.id = t.segment_id \
-         WHERE g.study_id = $1 ORDER BY t.segment_id, t.position",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        s.segments[segment_index[&r.get::<i64, _>(0)]].turns.push(Turn {
-            speaker: r.get(1),
-            text: r.get(2),
-            start_ms: r.get(3),
-            end_ms: r.get(4),
-        });
+    for (row_id, seg) in web::segments(&mut conn, sid).await? {
+        segment_keys.insert(row_id, seg.key.clone());
+        s.segments.push(seg);
     }
 
     let mut participant_keys = HashMap::new();

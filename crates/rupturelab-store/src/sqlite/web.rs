@@ -125,7 +125,10 @@ pub(super) async fn user_by_api_token(pool: &SqlitePool, hash: &str) -> Result<O
     .transpose()
 }
 
-async fn attributes(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, AttributeDef)>> {
+pub(super) async fn attributes(
+    conn: &mut SqliteConnection,
+    sid: i64,
+) -> Result<Vec<(i64, AttributeDef)>> {
     let mut out = Vec::new();
     for r in sqlx::query(
         "SELECT id, name, label, kind, spec, bands, required FROM attributes WHERE study_id = $1 ORDER BY position",
@@ -148,7 +151,10 @@ async fn attributes(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, A
     Ok(out)
 }
 
-async fn questions(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, Question)>> {
+pub(super) async fn questions(
+    conn: &mut SqliteConnection,
+    sid: i64,
+) -> Result<Vec<(i64, Question)>> {
     let mut out = Vec::new();
     for r in sqlx::query(
         "SELECT id, key, kind, scope, prompt, spec FROM questions WHERE study_id = $1 ORDER BY position",
@@ -174,16 +180,19 @@ async fn questions(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, Qu
     Ok(out)
 }
 
-pub(super) async fn study_design(pool: &SqlitePool, id: StudyId) -> Result<StudyDesign> {
-    let mut conn = pool.acquire().await?;
+/// A study's metadata and settings row.
+pub(super) async fn study_header(
+    conn: &mut SqliteConnection,
+    sid: i64,
+) -> Result<(StudyMeta, Settings)> {
     let row = sqlx::query(
         "SELECT key, title, description, language, synthetic, presentation_order, agreement, agreement_threshold, \
          consent_text, welcome_text, thanks_text FROM studies WHERE id = $1",
     )
-    .bind(id.0)
+    .bind(sid)
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| StoreError::NoSuchStudy(format!("#{}", id.0)))?;
+    .ok_or_else(|| StoreError::NoSuchStudy(format!("#{sid}")))?;
     let meta = StudyMeta {
         key: key(row.get(0))?,
         title: row.get(1),
@@ -199,6 +208,12 @@ pub(super) async fn study_design(pool: &SqlitePool, id: StudyId) -> Result<Study
         welcome_text: row.get(9),
         thanks_text: row.get(10),
     };
+    Ok((meta, settings))
+}
+
+pub(super) async fn study_design(pool: &SqlitePool, id: StudyId) -> Result<StudyDesign> {
+    let mut conn = pool.acquire().await?;
+    let (meta, settings) = study_header(&mut conn, id.0).await?;
     let attributes = attributes(&mut conn, id.0)
         .await?
         .into_iter()
@@ -246,7 +261,7 @@ pub(super) async fn update_settings(
 }
 
 /// Segments of a study in study order, with turns and markers; also their row ids.
-async fn segments(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, Segment)>> {
+pub(super) async fn segments(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, Segment)>> {
     let mut out: Vec<(i64, Segment)> = Vec::new();
     let mut index = HashMap::new();
     for r in sqlx::query(
@@ -312,6 +327,35 @@ async fn segments(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, Seg
         });
     }
     Ok(out)
+}
+
+/// Writes a segment's markers and turns (the caller removed any old ones).
+pub(super) async fn write_segment_children(
+    conn: &mut SqliteConnection,
+    seg_id: i64,
+    seg: &Segment,
+) -> Result<()> {
+    for (j, m) in seg.markers.iter().enumerate() {
+        sqlx::query("INSERT INTO segment_markers (segment_id, position, name, salience) VALUES ($1,$2,$3,$4)")
+            .bind(seg_id)
+            .bind(j as i64)
+            .bind(&m.name)
+            .bind(m.salience.map(|s| i64::from(s.get())))
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (j, t) in seg.turns.iter().enumerate() {
+        sqlx::query("INSERT INTO turns (segment_id, position, speaker, text, start_ms, end_ms) VALUES ($1,$2,$3,$4,$5,$6)")
+            .bind(seg_id)
+            .bind(j as i64)
+            .bind(&t.speaker)
+            .bind(&t.text)
+            .bind(t.start_ms)
+            .bind(t.end_ms)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn study_segments(pool: &SqlitePool, id: StudyId) -> Result<Vec<Segment>> {
@@ -399,30 +443,7 @@ pub(super) async fn upsert_segment(pool: &SqlitePool, id: StudyId, seg: &Segment
             .await?
         }
     };
-    for (j, m) in seg.markers.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO segment_markers (segment_id, position, name, salience) VALUES ($1,$2,$3,$4)",
-        )
-        .bind(seg_id)
-        .bind(j as i64)
-        .bind(&m.name)
-        .bind(m.salience.map(|s| i64::from(s.get())))
-        .execute(&mut *tx)
-        .await?;
-    }
-    for (j, t) in seg.turns.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO turns (segment_id, position, speaker, text, start_ms, end_ms) VALUES ($1,$2,$3,$4,$5,$6)",
-        )
-        .bind(seg_id)
-        .bind(j as i64)
-        .bind(&t.speaker)
-        .bind(&t.text)
-        .bind(t.start_ms)
-        .bind(t.end_ms)
-        .execute(&mut *tx)
-        .await?;
-    }
+    write_segment_children(&mut tx, seg_id, seg).await?;
     tx.commit().await?;
     Ok(())
 }
