@@ -11,7 +11,7 @@
 //! layer has used it (a resolution code is not judged on cause answers), and
 //! only when it has at least `min_positive` positive and negative examples.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -489,15 +489,6 @@ impl Suggester {
         });
         out
     }
-}
-
-/// Share of codes per fold, for reports: participants per fold.
-pub fn fold_sizes(e: &Evaluation) -> BTreeMap<usize, usize> {
-    e.folds
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (i + 1, f.len()))
-        .collect()
 }
 
 #[cfg(test)]

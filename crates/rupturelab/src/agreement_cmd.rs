@@ -160,10 +160,6 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
     );
     r.fact("metric", "Level", alpha.metric.clone());
     r.fact("alpha", "Krippendorff's α", coef_json(alpha.alpha));
-    if let Some(v) = alpha.alpha.value() {
-        r.facts.last_mut().unwrap().2 = serde_json::json!(v);
-        r.facts.last_mut().unwrap().1 = "Krippendorff's α".into();
-    }
     if let (Some(opts), Some(_)) = (args.bootstrap_options(), alpha.alpha.value()) {
         let b = bootstrap_alpha(&m, &metric, &opts)?;
         r.fact(
@@ -302,9 +298,9 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
         ],
     );
     for row in &table.rows {
-        let (kci, _) = match &row.kappa {
-            rupturelab_core::agreement::KappaValue::Cohen(k) => (k.ci, k.ase),
-            rupturelab_core::agreement::KappaValue::Fleiss(_) => (None, None),
+        let kci = match &row.kappa {
+            rupturelab_core::agreement::KappaValue::Cohen(k) => k.ci,
+            rupturelab_core::agreement::KappaValue::Fleiss(_) => None,
         };
         let p667 = row.alpha_ci.as_ref().and_then(|b| {
             b.p_below
