@@ -129,7 +129,12 @@ async fn path_of(c: &Client) -> String {
 }
 
 /// Clicks the element with `id` and waits until the browser is at `path`.
+/// Clicks the element and waits for the page it leads to. Every click
+/// this is used for submits a form, so the old document must be gone
+/// (its `<html>` element stale) before the new one counts: a form that
+/// posts back to its own path would otherwise match before it loads.
 async fn click_to(c: &Client, id: &str, path: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
     c.find(Locator::Id(id))
         .await
         .unwrap()
@@ -139,7 +144,8 @@ async fn click_to(c: &Client, id: &str, path: &str) {
     let start = Instant::now();
     loop {
         let at = path_of(c).await;
-        if at == path && c.find(Locator::Css("body")).await.is_ok() {
+        if at == path && old.tag_name().await.is_err() && c.find(Locator::Css("body")).await.is_ok()
+        {
             return;
         }
         assert!(
