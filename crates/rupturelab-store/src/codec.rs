@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use rupturelab_core::{AttributeType, QuestionKind};
+use rupturelab_core::{AttributeType, Key, QuestionKind};
 use serde_json::{json, Value};
 
 /// Encodes an attribute type's constraints as JSON.
@@ -97,4 +97,14 @@ pub(crate) fn bands(b: &[f64]) -> String {
 /// Decodes the band cut points.
 pub(crate) fn parse_bands(s: &str) -> Vec<f64> {
     serde_json::from_str(s).unwrap_or_default()
+}
+
+/// A store error for data that breaks a rule.
+pub(crate) fn invalid(msg: impl Into<String>) -> crate::StoreError {
+    crate::StoreError::Invalid(msg.into())
+}
+
+/// Decodes a stored key.
+pub(crate) fn key(s: String) -> crate::Result<Key> {
+    Key::parse(&s).map_err(|e| invalid(format!("stored key {e}")))
 }

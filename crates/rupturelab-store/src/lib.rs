@@ -1,9 +1,11 @@
 //! RuptureLab persistence: the [`Store`] trait that every caller uses, and
-//! its SQLite implementation. A PostgreSQL implementation slots in behind the
-//! same trait; [`open`] picks the backend from the database URL or path.
+//! its two implementations, SQLite (one file) and PostgreSQL (a server),
+//! which run the same SQL (`src/sql/`); [`open`] picks the backend from the
+//! database URL or path.
 #![forbid(unsafe_code)]
 
 mod codec;
+pub mod postgres;
 pub mod sqlite;
 pub mod web;
 
@@ -225,16 +227,32 @@ pub enum Ordered {
 pub enum DbPool {
     /// SQLite.
     Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL.
+    Postgres(sqlx::PgPool),
+}
+
+/// Whether `location` names a PostgreSQL database (`postgres://…` or
+/// `postgresql://…`) rather than a SQLite file.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+/// `location` without a password, for messages and logs.
+pub fn display_location(location: &str) -> String {
+    if is_postgres(location) {
+        postgres::redact(location)
+    } else {
+        location.to_string()
+    }
 }
 
 /// Opens (creating if needed) the database at `location`: a file path for
-/// SQLite (`study.rupturelab`, or a `sqlite://` URL).
+/// SQLite (`study.rupturelab`, or a `sqlite://` URL), or a PostgreSQL URL
+/// (`postgres://user:password@host:port/database`; the database must exist,
+/// its tables are created on first use).
 pub async fn open(location: &str) -> Result<Box<dyn Store>> {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(StoreError::Invalid(
-            "PostgreSQL databases are not supported by this build yet; use a SQLite file path"
-                .into(),
-        ));
+    if is_postgres(location) {
+        return Ok(Box::new(postgres::PgStore::open(location).await?));
     }
     let path = location.strip_prefix("sqlite://").unwrap_or(location);
     Ok(Box::new(sqlite::SqliteStore::open(Path::new(path)).await?))

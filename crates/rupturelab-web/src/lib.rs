@@ -16,6 +16,7 @@ mod error;
 pub mod i18n;
 mod participant;
 mod security;
+mod sessions;
 mod views;
 
 use std::net::SocketAddr;
@@ -27,14 +28,13 @@ use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
 use axum_login::AuthManagerLayerBuilder;
-use rupturelab_store::{DbPool, Store};
+use rupturelab_store::Store;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::time::Duration as CookieDuration;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore as SessionStore;
 
 pub use error::Error;
 
@@ -95,10 +95,8 @@ pub struct Application {
 impl Application {
     /// Prepares the session table, binds the listener and wires the router.
     pub async fn build(store: Arc<dyn Store>, config: Config) -> std::io::Result<Self> {
-        let sessions = match store.pool() {
-            DbPool::Sqlite(pool) => SessionStore::new(pool),
-        };
-        sessions.migrate().await.map_err(std::io::Error::other)?;
+        let sessions = sessions::Sessions::new(store.pool());
+        sessions.migrate().await?;
         // Expired sessions are deleted hourly (the task ends with the runtime).
         {
             use tower_sessions::ExpiredDeletion;

@@ -566,9 +566,12 @@ fn write_file(path: &Path, bytes: &[u8], force: bool) -> Result<()> {
 }
 
 async fn store_study(db: &str, study: &StudyData, replace: bool) -> Result<()> {
-    let store = open(db)
-        .await
-        .with_context(|| format!("opening the study database {db}"))?;
+    let store = open(db).await.with_context(|| {
+        format!(
+            "opening the study database {}",
+            rupturelab_store::display_location(db)
+        )
+    })?;
     let pb = spinner("saving the study in the database…");
     let result = if replace {
         store.replace_study(study).await
@@ -587,6 +590,7 @@ async fn store_study(db: &str, study: &StudyData, replace: bool) -> Result<()> {
 }
 
 fn counts(study: &StudyData, db: &str) -> Report {
+    let db = &rupturelab_store::display_location(db);
     let mut report = Report::default();
     report.fact(
         "imported",

@@ -39,8 +39,15 @@ const DEMO_DB: &str = "rupturelab-demo.rupturelab";
                   rupturelab export-folder out/ --db my.rupturelab"
 )]
 struct Cli {
-    /// The study database: a SQLite file (default: ./study.rupturelab; `demo` uses ./rupturelab-demo.rupturelab).
-    #[arg(long, global = true, env = "RUPTURELAB_DB", value_name = "FILE")]
+    /// The study database: a SQLite file (default: ./study.rupturelab; `demo` uses ./rupturelab-demo.rupturelab),
+    /// or a PostgreSQL URL postgres://USER:PASSWORD@HOST:PORT/DATABASE (the database must exist).
+    #[arg(
+        long,
+        global = true,
+        env = "RUPTURELAB_DB",
+        value_name = "FILE|URL",
+        hide_env_values = true
+    )]
     db: Option<String>,
     /// Which study in the database, when it holds several (by key).
     #[arg(long, global = true, value_name = "KEY")]

@@ -62,11 +62,12 @@ pub async fn serve(db: &str, args: &ServeArgs) -> Result<()> {
     if args.demo {
         crate::study_cmds::demo(db, false).await?;
     }
-    let store: Arc<dyn rupturelab_store::Store> = Arc::from(
-        open(db)
-            .await
-            .with_context(|| format!("opening the study database {db}"))?,
-    );
+    let store: Arc<dyn rupturelab_store::Store> = Arc::from(open(db).await.with_context(|| {
+        format!(
+            "opening the study database {}",
+            rupturelab_store::display_location(db)
+        )
+    })?);
     let researchers = store.count_users(Role::Researcher).await?;
     let mut config = Config::new(args.bind);
     config.base_url = args.base_url.clone();
@@ -78,6 +79,7 @@ pub async fn serve(db: &str, args: &ServeArgs) -> Result<()> {
         .base_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let db = rupturelab_store::display_location(db);
     eprintln!("RuptureLab is serving {db} at {shown}  (Ctrl-C stops it)");
     if researchers == 0 {
         eprintln!(
@@ -113,9 +115,12 @@ pub async fn user(db: &str, action: &UserAction) -> Result<crate::output::Report
         UserAction::Add { name, role } => {
             let role = Role::parse(role).map_err(|e| anyhow!(e))?;
             let password = read_password()?;
-            let store = open(db)
-                .await
-                .with_context(|| format!("opening the study database {db}"))?;
+            let store = open(db).await.with_context(|| {
+                format!(
+                    "opening the study database {}",
+                    rupturelab_store::display_location(db)
+                )
+            })?;
             let result = accounts::create_user(store.as_ref(), name, role, &password).await;
             store.close().await;
             result.map_err(|e| anyhow!("{e}"))?;
@@ -123,7 +128,11 @@ pub async fn user(db: &str, action: &UserAction) -> Result<crate::output::Report
             report.fact(
                 "user",
                 "Created",
-                format!("{name} ({}) in {db}", role.as_str()),
+                format!(
+                    "{name} ({}) in {}",
+                    role.as_str(),
+                    rupturelab_store::display_location(db)
+                ),
             );
             Ok(report)
         }

@@ -53,14 +53,17 @@ fn audit(action: &str, detail: String) -> AuditEvent {
 }
 
 async fn open_store(db: &str) -> Result<Box<dyn Store>> {
-    open(db)
-        .await
-        .with_context(|| format!("opening the study database {db}"))
+    open(db).await.with_context(|| {
+        format!(
+            "opening the study database {}",
+            rupturelab_store::display_location(db)
+        )
+    })
 }
 
 /// Loads the chosen study of a database.
 pub async fn load(db: &str, study: Option<&str>) -> Result<StudyData> {
-    if !db.starts_with("postgres") && !Path::new(db).exists() {
+    if !rupturelab_store::is_postgres(db) && !Path::new(db).exists() {
         return Err(anyhow!(
             "there is no study database `{db}`; run `rupturelab import FOLDER --db {db}` or `rupturelab demo`, or name another with --db"
         ));
@@ -77,6 +80,7 @@ pub async fn demo(db: &str, fresh: bool) -> Result<Report> {
     let study = folder::parse_folder(&example_files())
         .map_err(|e| anyhow!("the bundled example study is broken: {e}"))?;
     let store = open_store(db).await?;
+    let db = &rupturelab_store::display_location(db);
     let existing = store
         .list_studies()
         .await?
@@ -188,6 +192,7 @@ pub async fn import(db: &str, dir: &Path, replace: bool) -> Result<Report> {
         .audit
         .push(audit("import", format!("from folder {}", dir.display())));
     let store = open_store(db).await?;
+    let db = &rupturelab_store::display_location(db);
     let result = if replace {
         store.replace_study(&study).await
     } else {

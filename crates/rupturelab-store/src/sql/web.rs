@@ -1,29 +1,23 @@
-//! The SQLite side of the web application's fine-grained calls: accounts,
-//! invitations, consent, progress, single-answer autosave and design edits.
-//! Every statement uses `$n` placeholders so a PostgreSQL backend can share it.
+//! The web application's fine-grained calls in SQL shared by both backends:
+//! accounts, invitations, consent, progress, single-answer autosave and
+//! design edits. Compiled once inside `sqlite` and once inside `postgres`
+//! (`#[path]` modules) against the backend's aliases and hooks; every
+//! statement uses `$n` placeholders, which both dialects accept.
 
 use std::collections::{BTreeMap, HashMap};
 
 use rupturelab_core::*;
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::Row;
 
-use super::{invalid, key};
+use super::{begin_write, invalid, key, Conn, DbRow, Pool, FOR_UPDATE};
 use crate::web::*;
 use crate::{codec, Result, StoreError, StudyId};
-
-/// Starts a write transaction that takes the write lock at once
-/// (`BEGIN IMMEDIATE`): a deferred one that reads first can fail with
-/// SQLITE_BUSY_SNAPSHOT when another writer commits in between, which the
-/// busy timeout does not retry. Concurrent autosaves hit exactly that.
-async fn begin_write(pool: &SqlitePool) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
-}
 
 fn now() -> i64 {
     Timestamp::now().0
 }
 
-fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
+fn user_from_row(r: &DbRow) -> Result<User> {
     Ok(User {
         id: UserId(r.get(0)),
         username: r.get(1),
@@ -33,7 +27,7 @@ fn user_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<User> {
 }
 
 pub(super) async fn create_user(
-    pool: &SqlitePool,
+    pool: &Pool,
     username: &str,
     role: Role,
     hash: &str,
@@ -54,12 +48,13 @@ pub(super) async fn create_user(
     .bind(role.as_str())
     .bind(now())
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| unique_or(e, || StoreError::UserExists(username.to_string())))?;
     tx.commit().await?;
     Ok(UserId(id))
 }
 
-pub(super) async fn user_by_name(pool: &SqlitePool, username: &str) -> Result<Option<User>> {
+pub(super) async fn user_by_name(pool: &Pool, username: &str) -> Result<Option<User>> {
     sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = $1")
         .bind(username)
         .fetch_optional(pool)
@@ -68,7 +63,7 @@ pub(super) async fn user_by_name(pool: &SqlitePool, username: &str) -> Result<Op
         .transpose()
 }
 
-pub(super) async fn user_by_id(pool: &SqlitePool, id: UserId) -> Result<Option<User>> {
+pub(super) async fn user_by_id(pool: &Pool, id: UserId) -> Result<Option<User>> {
     sqlx::query("SELECT id, username, role, password_hash FROM users WHERE id = $1")
         .bind(id.0)
         .fetch_optional(pool)
@@ -77,7 +72,7 @@ pub(super) async fn user_by_id(pool: &SqlitePool, id: UserId) -> Result<Option<U
         .transpose()
 }
 
-pub(super) async fn count_users(pool: &SqlitePool, role: Role) -> Result<i64> {
+pub(super) async fn count_users(pool: &Pool, role: Role) -> Result<i64> {
     Ok(
         sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = $1")
             .bind(role.as_str())
@@ -86,7 +81,7 @@ pub(super) async fn count_users(pool: &SqlitePool, role: Role) -> Result<i64> {
     )
 }
 
-pub(super) async fn set_password(pool: &SqlitePool, id: UserId, hash: &str) -> Result<()> {
+pub(super) async fn set_password(pool: &Pool, id: UserId, hash: &str) -> Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id.0)
@@ -96,7 +91,7 @@ pub(super) async fn set_password(pool: &SqlitePool, id: UserId, hash: &str) -> R
 }
 
 pub(super) async fn add_api_token(
-    pool: &SqlitePool,
+    pool: &Pool,
     user: UserId,
     hash: &str,
     label: &str,
@@ -113,7 +108,7 @@ pub(super) async fn add_api_token(
     Ok(())
 }
 
-pub(super) async fn user_by_api_token(pool: &SqlitePool, hash: &str) -> Result<Option<User>> {
+pub(super) async fn user_by_api_token(pool: &Pool, hash: &str) -> Result<Option<User>> {
     sqlx::query(
         "SELECT u.id, u.username, u.role, u.password_hash FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
@@ -125,10 +120,7 @@ pub(super) async fn user_by_api_token(pool: &SqlitePool, hash: &str) -> Result<O
     .transpose()
 }
 
-pub(super) async fn attributes(
-    conn: &mut SqliteConnection,
-    sid: i64,
-) -> Result<Vec<(i64, AttributeDef)>> {
+pub(super) async fn attributes(conn: &mut Conn, sid: i64) -> Result<Vec<(i64, AttributeDef)>> {
     let mut out = Vec::new();
     for r in sqlx::query(
         "SELECT id, name, label, kind, spec, bands, required FROM attributes WHERE study_id = $1 ORDER BY position",
@@ -151,10 +143,7 @@ pub(super) async fn attributes(
     Ok(out)
 }
 
-pub(super) async fn questions(
-    conn: &mut SqliteConnection,
-    sid: i64,
-) -> Result<Vec<(i64, Question)>> {
+pub(super) async fn questions(conn: &mut Conn, sid: i64) -> Result<Vec<(i64, Question)>> {
     let mut out = Vec::new();
     for r in sqlx::query(
         "SELECT id, key, kind, scope, prompt, spec FROM questions WHERE study_id = $1 ORDER BY position",
@@ -181,10 +170,7 @@ pub(super) async fn questions(
 }
 
 /// A study's metadata and settings row.
-pub(super) async fn study_header(
-    conn: &mut SqliteConnection,
-    sid: i64,
-) -> Result<(StudyMeta, Settings)> {
+pub(super) async fn study_header(conn: &mut Conn, sid: i64) -> Result<(StudyMeta, Settings)> {
     let row = sqlx::query(
         "SELECT key, title, description, language, synthetic, presentation_order, agreement, agreement_threshold, \
          consent_text, welcome_text, thanks_text FROM studies WHERE id = $1",
@@ -211,7 +197,7 @@ pub(super) async fn study_header(
     Ok((meta, settings))
 }
 
-pub(super) async fn study_design(pool: &SqlitePool, id: StudyId) -> Result<StudyDesign> {
+pub(super) async fn study_design(pool: &Pool, id: StudyId) -> Result<StudyDesign> {
     let mut conn = pool.acquire().await?;
     let (meta, settings) = study_header(&mut conn, id.0).await?;
     let attributes = attributes(&mut conn, id.0)
@@ -234,7 +220,7 @@ pub(super) async fn study_design(pool: &SqlitePool, id: StudyId) -> Result<Study
 }
 
 pub(super) async fn update_settings(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: StudyId,
     language: Language,
     st: &Settings,
@@ -261,7 +247,7 @@ pub(super) async fn update_settings(
 }
 
 /// Segments of a study in study order, with turns and markers; also their row ids.
-pub(super) async fn segments(conn: &mut SqliteConnection, sid: i64) -> Result<Vec<(i64, Segment)>> {
+pub(super) async fn segments(conn: &mut Conn, sid: i64) -> Result<Vec<(i64, Segment)>> {
     let mut out: Vec<(i64, Segment)> = Vec::new();
     let mut index = HashMap::new();
     for r in sqlx::query(
@@ -331,7 +317,7 @@ pub(super) async fn segments(conn: &mut SqliteConnection, sid: i64) -> Result<Ve
 
 /// Writes a segment's markers and turns (the caller removed any old ones).
 pub(super) async fn write_segment_children(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     seg_id: i64,
     seg: &Segment,
 ) -> Result<()> {
@@ -358,7 +344,7 @@ pub(super) async fn write_segment_children(
     Ok(())
 }
 
-pub(super) async fn study_segments(pool: &SqlitePool, id: StudyId) -> Result<Vec<Segment>> {
+pub(super) async fn study_segments(pool: &Pool, id: StudyId) -> Result<Vec<Segment>> {
     let mut conn = pool.acquire().await?;
     Ok(segments(&mut conn, id.0)
         .await?
@@ -367,7 +353,7 @@ pub(super) async fn study_segments(pool: &SqlitePool, id: StudyId) -> Result<Vec
         .collect())
 }
 
-pub(super) async fn upsert_segment(pool: &SqlitePool, id: StudyId, seg: &Segment) -> Result<()> {
+pub(super) async fn upsert_segment(pool: &Pool, id: StudyId, seg: &Segment) -> Result<()> {
     let sid = id.0;
     let mut tx = begin_write(pool).await?;
     let patient: Option<i64> =
@@ -448,7 +434,7 @@ pub(super) async fn upsert_segment(pool: &SqlitePool, id: StudyId, seg: &Segment
     Ok(())
 }
 
-pub(super) async fn upsert_question(pool: &SqlitePool, id: StudyId, q: &Question) -> Result<()> {
+pub(super) async fn upsert_question(pool: &Pool, id: StudyId, q: &Question) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     let existing: Option<(i64, String)> =
         sqlx::query_as("SELECT id, kind FROM questions WHERE study_id = $1 AND key = $2")
@@ -502,11 +488,7 @@ pub(super) async fn upsert_question(pool: &SqlitePool, id: StudyId, q: &Question
     Ok(())
 }
 
-pub(super) async fn upsert_attribute(
-    pool: &SqlitePool,
-    id: StudyId,
-    a: &AttributeDef,
-) -> Result<()> {
+pub(super) async fn upsert_attribute(pool: &Pool, id: StudyId, a: &AttributeDef) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     let existing: Option<(i64, String)> =
         sqlx::query_as("SELECT id, kind FROM attributes WHERE study_id = $1 AND name = $2")
@@ -564,7 +546,7 @@ pub(super) async fn upsert_attribute(
 }
 
 pub(super) async fn reorder(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: StudyId,
     what: crate::Ordered,
     keys: &[Key],
@@ -609,7 +591,7 @@ pub(super) async fn reorder(
 }
 
 async fn write_attributes(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     sid: i64,
     pid: i64,
     values: &BTreeMap<String, AttrValue>,
@@ -639,7 +621,7 @@ async fn write_attributes(
     Ok(())
 }
 
-async fn write_order(conn: &mut SqliteConnection, sid: i64, pid: i64, order: &[Key]) -> Result<()> {
+async fn write_order(conn: &mut Conn, sid: i64, pid: i64, order: &[Key]) -> Result<()> {
     sqlx::query("DELETE FROM presentation_orders WHERE participant_id = $1")
         .bind(pid)
         .execute(&mut *conn)
@@ -665,7 +647,7 @@ async fn write_order(conn: &mut SqliteConnection, sid: i64, pid: i64, order: &[K
 }
 
 pub(super) async fn add_participant(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: StudyId,
     p: &Participant,
 ) -> Result<ParticipantId> {
@@ -687,7 +669,8 @@ pub(super) async fn add_participant(
     .bind(p.code.as_str())
     .bind(p.status.as_str())
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .map_err(|e| unique_or(e, || StoreError::ParticipantExists(p.code.to_string())))?;
     write_attributes(&mut tx, id.0, pid, &p.attributes).await?;
     write_order(&mut tx, id.0, pid, &p.order).await?;
     tx.commit().await?;
@@ -695,7 +678,7 @@ pub(super) async fn add_participant(
 }
 
 pub(super) async fn participant_id(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: StudyId,
     code: &str,
 ) -> Result<Option<ParticipantId>> {
@@ -710,7 +693,7 @@ pub(super) async fn participant_id(
 }
 
 pub(super) async fn participant_overview(
-    pool: &SqlitePool,
+    pool: &Pool,
     id: StudyId,
 ) -> Result<Vec<ParticipantOverview>> {
     let mut conn = pool.acquire().await?;
@@ -759,7 +742,7 @@ pub(super) async fn participant_overview(
     Ok(out)
 }
 
-pub(super) async fn study_progress(pool: &SqlitePool, id: StudyId) -> Result<StudyProgress> {
+pub(super) async fn study_progress(pool: &Pool, id: StudyId) -> Result<StudyProgress> {
     let mut conn = pool.acquire().await?;
     let mut p = StudyProgress::default();
     for r in
@@ -796,7 +779,7 @@ pub(super) async fn study_progress(pool: &SqlitePool, id: StudyId) -> Result<Stu
 }
 
 pub(super) async fn issue_invitation(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
     hash: &str,
 ) -> Result<()> {
@@ -821,7 +804,7 @@ pub(super) async fn issue_invitation(
     Ok(())
 }
 
-pub(super) async fn revoke_invitation(pool: &SqlitePool, participant: ParticipantId) -> Result<()> {
+pub(super) async fn revoke_invitation(pool: &Pool, participant: ParticipantId) -> Result<()> {
     sqlx::query(
         "UPDATE invitations SET revoked_at = $1 WHERE participant_id = $2 AND revoked_at IS NULL",
     )
@@ -832,7 +815,7 @@ pub(super) async fn revoke_invitation(pool: &SqlitePool, participant: Participan
     Ok(())
 }
 
-async fn ensure_progress(conn: &mut SqliteConnection, pid: i64) -> Result<()> {
+async fn ensure_progress(conn: &mut Conn, pid: i64) -> Result<()> {
     sqlx::query(
         "INSERT INTO participant_progress (participant_id, updated_at) VALUES ($1, $2) \
          ON CONFLICT (participant_id) DO NOTHING",
@@ -845,7 +828,7 @@ async fn ensure_progress(conn: &mut SqliteConnection, pid: i64) -> Result<()> {
 }
 
 pub(super) async fn assign_order(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
     o: &OrderAssignment,
 ) -> Result<()> {
@@ -869,7 +852,7 @@ pub(super) async fn assign_order(
     Ok(())
 }
 
-pub(super) async fn count_assigned_orders(pool: &SqlitePool, id: StudyId) -> Result<i64> {
+pub(super) async fn count_assigned_orders(pool: &Pool, id: StudyId) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM participant_progress pp JOIN participants p ON p.id = pp.participant_id \
          WHERE p.study_id = $1 AND pp.order_mode IS NOT NULL",
@@ -880,7 +863,7 @@ pub(super) async fn count_assigned_orders(pool: &SqlitePool, id: StudyId) -> Res
 }
 
 pub(super) async fn participant_by_token(
-    pool: &SqlitePool,
+    pool: &Pool,
     hash: &str,
 ) -> Result<Option<ParticipantRecord>> {
     let Some(r) = sqlx::query(
@@ -906,10 +889,7 @@ pub(super) async fn participant_by_token(
     }))
 }
 
-pub(super) async fn participant_order(
-    pool: &SqlitePool,
-    participant: ParticipantId,
-) -> Result<Vec<Key>> {
+pub(super) async fn participant_order(pool: &Pool, participant: ParticipantId) -> Result<Vec<Key>> {
     let mut conn = pool.acquire().await?;
     let mut keys: Vec<String> = sqlx::query_scalar(
         "SELECT g.key FROM presentation_orders o JOIN segments g ON g.id = o.segment_id \
@@ -930,7 +910,7 @@ pub(super) async fn participant_order(
     keys.into_iter().map(key).collect()
 }
 
-pub(super) async fn segment(pool: &SqlitePool, id: StudyId, k: &Key) -> Result<Option<Segment>> {
+pub(super) async fn segment(pool: &Pool, id: StudyId, k: &Key) -> Result<Option<Segment>> {
     let mut conn = pool.acquire().await?;
     let Some(r) = sqlx::query(
         "SELECT g.id, g.key, g.label, p.key, g.session, g.rupture, g.media_ref, g.media_start_ms, g.media_end_ms, g.notes \
@@ -994,7 +974,7 @@ pub(super) async fn segment(pool: &SqlitePool, id: StudyId, k: &Key) -> Result<O
 }
 
 pub(super) async fn participant_attributes(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
 ) -> Result<BTreeMap<String, AttrValue>> {
     let mut conn = pool.acquire().await?;
@@ -1021,7 +1001,7 @@ pub(super) async fn participant_attributes(
 }
 
 pub(super) async fn participant_segments(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
 ) -> Result<Vec<Segment>> {
     let mut conn = pool.acquire().await?;
@@ -1044,7 +1024,7 @@ pub(super) async fn participant_segments(
 }
 
 pub(super) async fn participant_responses(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
 ) -> Result<Vec<Response>> {
     let mut conn = pool.acquire().await?;
@@ -1089,7 +1069,7 @@ pub(super) async fn participant_responses(
 }
 
 pub(super) async fn record_consent(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
     accepted: bool,
     text: &str,
@@ -1106,17 +1086,29 @@ pub(super) async fn record_consent(
     Ok(())
 }
 
-async fn status(conn: &mut SqliteConnection, pid: i64) -> Result<(i64, String)> {
-    Ok(
-        sqlx::query_as("SELECT study_id, status FROM participants WHERE id = $1")
-            .bind(pid)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+/// The participant's study and status; on PostgreSQL it also locks the
+/// participant's row, so concurrent writes for one participant (autosaves,
+/// submit) run one after the other as SQLite's write lock makes them.
+async fn status(conn: &mut Conn, pid: i64) -> Result<(i64, String)> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT study_id, status FROM participants WHERE id = $1{FOR_UPDATE}"
+    ))
+    .bind(pid)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Maps a unique-key violation (a concurrent insert of the same name that
+/// won the race after our check) to `taken`.
+fn unique_or(e: sqlx::Error, taken: impl FnOnce() -> StoreError) -> StoreError {
+    match e.as_database_error() {
+        Some(d) if d.is_unique_violation() => taken(),
+        _ => StoreError::Db(e),
+    }
 }
 
 pub(super) async fn set_attributes(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
     values: &BTreeMap<String, AttrValue>,
 ) -> Result<()> {
@@ -1130,11 +1122,7 @@ pub(super) async fn set_attributes(
     Ok(())
 }
 
-pub(super) async fn set_step(
-    pool: &SqlitePool,
-    participant: ParticipantId,
-    step: &str,
-) -> Result<()> {
+pub(super) async fn set_step(pool: &Pool, participant: ParticipantId, step: &str) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     ensure_progress(&mut tx, participant.0).await?;
     let t = now();
@@ -1156,7 +1144,7 @@ pub(super) async fn set_step(
 }
 
 pub(super) async fn save_response(
-    pool: &SqlitePool,
+    pool: &Pool,
     participant: ParticipantId,
     segment: Option<&Key>,
     question: &Key,
@@ -1221,7 +1209,7 @@ pub(super) async fn save_response(
     Ok(())
 }
 
-pub(super) async fn submit(pool: &SqlitePool, participant: ParticipantId) -> Result<()> {
+pub(super) async fn submit(pool: &Pool, participant: ParticipantId) -> Result<()> {
     let mut tx = begin_write(pool).await?;
     ensure_progress(&mut tx, participant.0).await?;
     let t = now();

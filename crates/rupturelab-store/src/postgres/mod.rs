@@ -1,0 +1,268 @@
+//! The PostgreSQL store, for a team on a shared server and several `serve`
+//! processes on one database. It runs the same SQL as the SQLite store
+//! (`src/sql/`, compiled here against the PostgreSQL types); only the hooks
+//! below differ: row locks instead of SQLite's single writer, ids from
+//! sequences, REPEATABLE READ snapshots for whole-study reads. Migrations
+//! in `migrations/postgres/` mirror `migrations/sqlite/` version for version.
+
+#[path = "../sql/study.rs"]
+mod study;
+#[path = "../sql/web.rs"]
+mod web;
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rupturelab_core::*;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::web::*;
+use crate::{DbPool, Result, Store, StoreError, StudyId, StudyInfo};
+
+/// A study database on a PostgreSQL server.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and
+    /// brings the schema up to date (several processes may do this at once:
+    /// the migrator takes an advisory lock).
+    pub async fn open(url: &str) -> Result<Self> {
+        let open_error = |source| StoreError::Open {
+            path: redact(url),
+            source,
+        };
+        let opts = PgConnectOptions::from_str(url).map_err(open_error)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(open_error)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+}
+
+/// The URL without its password, for messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+// ---- what the shared SQL (`src/sql/`) needs from this backend ----
+
+pub(crate) use crate::codec::{invalid, key};
+
+type Db = Postgres;
+type Pool = PgPool;
+type Conn = PgConnection;
+type DbRow = PgRow;
+type Tx<'a> = Transaction<'a, Postgres>;
+
+/// Locks the row a write reads first (the participant's), so that writes
+/// for one participant run one after the other, as under SQLite's lock.
+const FOR_UPDATE: &str = " FOR UPDATE";
+
+/// Starts a write transaction (READ COMMITTED; rows are locked as read).
+async fn begin_write(pool: &Pool) -> Result<Tx<'static>> {
+    Ok(pool.begin().await?)
+}
+
+/// Starts a read transaction on one snapshot (REPEATABLE READ, read only).
+async fn begin_read(pool: &Pool) -> Result<Tx<'static>> {
+    Ok(pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await?)
+}
+
+/// `n` fresh row ids of `table` from its sequence (safe under concurrent
+/// inserts; they need not be consecutive).
+async fn reserve_ids(tx: &mut Tx<'_>, table: &str, n: usize) -> Result<Vec<i64>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)",
+    )
+    .bind(table)
+    .bind(n as i64)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+fn db_pool(pool: &Pool) -> DbPool {
+    DbPool::Postgres(pool.clone())
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn list_studies(&self) -> Result<Vec<StudyInfo>> {
+        study::list_studies(&self.pool).await
+    }
+    async fn create_study(&self, study: &StudyData) -> Result<StudyId> {
+        study::create_study(&self.pool, study).await
+    }
+    async fn replace_study(&self, study: &StudyData) -> Result<StudyId> {
+        study::replace_study(&self.pool, study).await
+    }
+    async fn load_study(&self, id: StudyId) -> Result<StudyData> {
+        study::load(&self.pool, id).await
+    }
+    async fn delete_study(&self, id: StudyId) -> Result<()> {
+        study::delete_study(&self.pool, id).await
+    }
+    async fn record_audit(&self, id: StudyId, event: &AuditEvent) -> Result<()> {
+        study::record_audit(&self.pool, id, event).await
+    }
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+    fn pool(&self) -> DbPool {
+        db_pool(&self.pool)
+    }
+
+    async fn create_user(&self, username: &str, role: Role, password_hash: &str) -> Result<UserId> {
+        web::create_user(&self.pool, username, role, password_hash).await
+    }
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        web::user_by_name(&self.pool, username).await
+    }
+    async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        web::user_by_id(&self.pool, id).await
+    }
+    async fn count_users(&self, role: Role) -> Result<i64> {
+        web::count_users(&self.pool, role).await
+    }
+    async fn set_password(&self, id: UserId, password_hash: &str) -> Result<()> {
+        web::set_password(&self.pool, id, password_hash).await
+    }
+    async fn add_api_token(&self, user: UserId, token_hash: &str, label: &str) -> Result<()> {
+        web::add_api_token(&self.pool, user, token_hash, label).await
+    }
+    async fn user_by_api_token(&self, token_hash: &str) -> Result<Option<User>> {
+        web::user_by_api_token(&self.pool, token_hash).await
+    }
+    async fn study_design(&self, id: StudyId) -> Result<StudyDesign> {
+        web::study_design(&self.pool, id).await
+    }
+    async fn update_settings(
+        &self,
+        id: StudyId,
+        language: Language,
+        settings: &Settings,
+    ) -> Result<()> {
+        web::update_settings(&self.pool, id, language, settings).await
+    }
+    async fn study_segments(&self, id: StudyId) -> Result<Vec<Segment>> {
+        web::study_segments(&self.pool, id).await
+    }
+    async fn upsert_segment(&self, id: StudyId, segment: &Segment) -> Result<()> {
+        web::upsert_segment(&self.pool, id, segment).await
+    }
+    async fn upsert_question(&self, id: StudyId, question: &Question) -> Result<()> {
+        web::upsert_question(&self.pool, id, question).await
+    }
+    async fn upsert_attribute(&self, id: StudyId, attribute: &AttributeDef) -> Result<()> {
+        web::upsert_attribute(&self.pool, id, attribute).await
+    }
+    async fn reorder(&self, id: StudyId, what: crate::Ordered, keys: &[Key]) -> Result<()> {
+        web::reorder(&self.pool, id, what, keys).await
+    }
+    async fn add_participant(
+        &self,
+        id: StudyId,
+        participant: &Participant,
+    ) -> Result<ParticipantId> {
+        web::add_participant(&self.pool, id, participant).await
+    }
+    async fn participant_id(&self, id: StudyId, code: &str) -> Result<Option<ParticipantId>> {
+        web::participant_id(&self.pool, id, code).await
+    }
+    async fn participant_overview(&self, id: StudyId) -> Result<Vec<ParticipantOverview>> {
+        web::participant_overview(&self.pool, id).await
+    }
+    async fn study_progress(&self, id: StudyId) -> Result<StudyProgress> {
+        web::study_progress(&self.pool, id).await
+    }
+    async fn issue_invitation(&self, participant: ParticipantId, token_hash: &str) -> Result<()> {
+        web::issue_invitation(&self.pool, participant, token_hash).await
+    }
+    async fn revoke_invitation(&self, participant: ParticipantId) -> Result<()> {
+        web::revoke_invitation(&self.pool, participant).await
+    }
+    async fn assign_order(
+        &self,
+        participant: ParticipantId,
+        order: &OrderAssignment,
+    ) -> Result<()> {
+        web::assign_order(&self.pool, participant, order).await
+    }
+    async fn count_assigned_orders(&self, id: StudyId) -> Result<i64> {
+        web::count_assigned_orders(&self.pool, id).await
+    }
+    async fn participant_by_token(&self, token_hash: &str) -> Result<Option<ParticipantRecord>> {
+        web::participant_by_token(&self.pool, token_hash).await
+    }
+    async fn participant_order(&self, participant: ParticipantId) -> Result<Vec<Key>> {
+        web::participant_order(&self.pool, participant).await
+    }
+    async fn segment(&self, id: StudyId, key: &Key) -> Result<Option<Segment>> {
+        web::segment(&self.pool, id, key).await
+    }
+    async fn participant_attributes(
+        &self,
+        participant: ParticipantId,
+    ) -> Result<BTreeMap<String, AttrValue>> {
+        web::participant_attributes(&self.pool, participant).await
+    }
+    async fn participant_segments(&self, participant: ParticipantId) -> Result<Vec<Segment>> {
+        web::participant_segments(&self.pool, participant).await
+    }
+    async fn participant_responses(&self, participant: ParticipantId) -> Result<Vec<Response>> {
+        web::participant_responses(&self.pool, participant).await
+    }
+    async fn record_consent(
+        &self,
+        participant: ParticipantId,
+        accepted: bool,
+        text: &str,
+    ) -> Result<()> {
+        web::record_consent(&self.pool, participant, accepted, text).await
+    }
+    async fn set_attributes(
+        &self,
+        participant: ParticipantId,
+        values: &BTreeMap<String, AttrValue>,
+    ) -> Result<()> {
+        web::set_attributes(&self.pool, participant, values).await
+    }
+    async fn set_step(&self, participant: ParticipantId, step: &str) -> Result<()> {
+        web::set_step(&self.pool, participant, step).await
+    }
+    async fn save_response(
+        &self,
+        participant: ParticipantId,
+        segment: Option<&Key>,
+        question: &Key,
+        answer: &Answer,
+        at: Timestamp,
+    ) -> Result<()> {
+        web::save_response(&self.pool, participant, segment, question, answer, at).await
+    }
+    async fn submit(&self, participant: ParticipantId) -> Result<()> {
+        web::submit(&self.pool, participant).await
+    }
+}
