@@ -7,6 +7,7 @@
 mod codec;
 pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 pub mod web;
 
 use std::path::Path;

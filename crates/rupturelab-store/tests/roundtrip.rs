@@ -9,8 +9,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rupturelab_core::folder::{parse_folder, write_folder};
 use rupturelab_core::*;
-use rupturelab_store::sqlite::SqliteStore;
-use rupturelab_store::Store;
+use rupturelab_store::db_test;
+use rupturelab_store::testing::{set_backend, Backend, TestDb};
 
 const WORDS: &[&str] = &[
     "rupture",
@@ -440,9 +440,8 @@ fn random_study(seed: u64) -> StudyData {
 
 async fn through_db(study: &StudyData) -> StudyData {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.rupturelab"))
-        .await
-        .unwrap();
+    let db = TestDb::create(&dir.path().join("t.rupturelab")).await;
+    let store = db.open().await.unwrap();
     let id = store.create_study(study).await.unwrap();
     let back = store.load_study(id).await.unwrap();
     store.close().await;
@@ -480,10 +479,23 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
     #[test]
     fn folder_db_folder_db_round_trip_is_lossless(seed in any::<u64>()) {
+        set_backend(Backend::Sqlite);
         roundtrip(seed);
     }
 }
 
+// The same property on PostgreSQL (fewer cases: each one creates two databases).
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #[test]
+    #[cfg_attr(not(rupturelab_test_pg), ignore = "RUPTURELAB_TEST_PG was not set when the tests were built; scripts/test sets it")]
+    fn folder_db_folder_db_round_trip_is_lossless_on_postgres(seed in any::<u64>()) {
+        set_backend(Backend::Postgres);
+        roundtrip(seed);
+    }
+}
+
+db_test! {
 #[test]
 fn example_study_round_trips_through_folder_and_db() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rupture-study");
@@ -510,6 +522,7 @@ fn example_study_round_trips_through_folder_and_db() {
     let again = parse_folder(&write_folder(&db)).unwrap();
     assert_eq!(again, study);
 }
+}
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
@@ -524,6 +537,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+db_test! {
 #[test]
 fn a_large_study_is_written_in_batches_and_reads_back_whole() {
     // 300 participants × 20 segments × 1 question = 6,000 responses: many multi-row statements.
@@ -610,4 +624,5 @@ fn a_large_study_is_written_in_batches_and_reads_back_whole() {
     let back = rt.block_on(through_db(&s));
     assert_eq!(back.responses.len(), 6000);
     assert_eq!(back, s);
+}
 }

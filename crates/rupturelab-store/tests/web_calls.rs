@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use rupturelab_core::folder::parse_folder;
 use rupturelab_core::*;
-use rupturelab_store::sqlite::SqliteStore;
+use rupturelab_store::db_test;
+use rupturelab_store::testing::TestDb;
 use rupturelab_store::*;
 
 fn example() -> StudyData {
@@ -27,10 +28,12 @@ fn k(s: &str) -> Key {
     Key::parse(s).unwrap()
 }
 
+db_test! {
 #[tokio::test]
 async fn users_are_unique_and_found_by_name_id_and_api_token_hash() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let db = TestDb::create(&dir.path().join("t.db")).await;
+    let store = db.open().await.unwrap();
     assert_eq!(store.count_users(Role::Researcher).await.unwrap(), 0);
     let id = store
         .create_user("ayse", Role::Researcher, "$argon2id$x")
@@ -55,11 +58,14 @@ async fn users_are_unique_and_found_by_name_id_and_api_token_hash() {
     assert_eq!(store.count_users(Role::Researcher).await.unwrap(), 1);
     store.close().await;
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn invitation_order_autosave_and_submit_lock() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let db = TestDb::create(&dir.path().join("t.db")).await;
+    let store = db.open().await.unwrap();
     let sid = store.create_study(&example()).await.unwrap();
     let before = store.load_study(sid).await.unwrap();
 
@@ -208,11 +214,14 @@ async fn invitation_order_autosave_and_submit_lock() {
     assert_eq!(prog.completed, 21);
     store.close().await;
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn settings_segments_and_questions_can_be_edited() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let db = TestDb::create(&dir.path().join("t.db")).await;
+    let store = db.open().await.unwrap();
     let sid = store.create_study(&example()).await.unwrap();
     let mut design = store.study_design(sid).await.unwrap();
     design.settings.presentation_order = OrderMode::Random;
@@ -268,11 +277,14 @@ async fn settings_segments_and_questions_can_be_edited() {
     assert_eq!(store.load_study(sid).await.unwrap().segments.len(), 7);
     store.close().await;
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn attributes_are_upserted_and_items_reordered() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+    let db = TestDb::create(&dir.path().join("t.db")).await;
+    let store = db.open().await.unwrap();
     let sid = store.create_study(&example()).await.unwrap();
     let mut d = store.study_design(sid).await.unwrap();
     let mut orient = d.attributes[0].clone();
@@ -325,11 +337,14 @@ async fn attributes_are_upserted_and_items_reordered() {
     assert_eq!(s.segments[0].key, k("S6"));
     store.close().await;
 }
+}
 
+db_test! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_autosaves_of_many_participants_all_succeed() {
     let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    let db = TestDb::create(&dir.path().join("t.db")).await;
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::from(db.open().await.unwrap());
     let sid = store.create_study(&example()).await.unwrap();
     let mut pids = Vec::new();
     for i in 0..20 {
@@ -369,4 +384,5 @@ async fn concurrent_autosaves_of_many_participants_all_succeed() {
         assert_eq!(rs[0].answer, Answer::Text("draft 14".into()));
     }
     store.close().await;
+}
 }

@@ -266,3 +266,41 @@ impl Store for PgStore {
         web::submit(&self.pool, participant).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// `version_name.sql` files of a migrations folder, sorted.
+    fn migrations(backend: &str) -> Vec<String> {
+        let dir = format!("{}/migrations/{backend}", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn postgres_migrations_mirror_the_sqlite_ones_version_for_version() {
+        let sqlite = migrations("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(
+            migrations("postgres"),
+            sqlite,
+            "every migrations/sqlite/NNNN_name.sql needs a migrations/postgres/NNNN_name.sql"
+        );
+    }
+
+    #[test]
+    fn passwords_are_left_out_of_shown_urls() {
+        assert_eq!(
+            super::redact("postgres://rl:secret@db:5432/study"),
+            "postgres://rl:***@db:5432/study"
+        );
+        assert_eq!(
+            super::redact("postgres://rl@db/study"),
+            "postgres://rl@db/study"
+        );
+    }
+}
