@@ -8,6 +8,7 @@ mod codec;
 pub mod postgres;
 pub mod sqlite;
 pub mod testing;
+pub mod transfer;
 pub mod web;
 
 use std::path::Path;
@@ -210,6 +211,22 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Marks the participant completed; their answers are locked from now on.
     async fn submit(&self, participant: ParticipantId) -> Result<()>;
+
+    // --- copy, backup and restore (pg) ---
+
+    /// Reads every study (or one) with its web rows, and the user accounts,
+    /// in one consistent snapshot (`rupturelab copy`, `backup`).
+    async fn export_database(&self, study: Option<StudyId>) -> Result<transfer::DatabaseExport>;
+    /// Writes an export in one transaction: new studies (fails with
+    /// `StudyExists` if a key is taken), users not yet present, their tokens.
+    async fn import_database(
+        &self,
+        data: &transfer::DatabaseExport,
+    ) -> Result<transfer::ImportOutcome>;
+    /// Writes a consistent copy of the whole database, while others keep
+    /// writing, to a new SQLite file `out` (which must not exist): SQLite
+    /// with `VACUUM INTO`, PostgreSQL through a REPEATABLE READ export.
+    async fn backup_into(&self, out: &Path) -> Result<()>;
 }
 
 /// What [`Store::reorder`] reorders.

@@ -4,6 +4,8 @@
 
 mod common;
 
+use rupturelab_store::db_test;
+
 use common::*;
 use rupturelab_core::{Answer, Key, ParticipantStatus};
 use rupturelab_store::Role;
@@ -15,6 +17,7 @@ fn k(s: &str) -> Key {
 
 // ------------------------------------------------------------------ serving
 
+db_test! {
 #[tokio::test]
 async fn security_headers_are_on_every_response() {
     let app = spawn_app().await;
@@ -52,7 +55,9 @@ async fn security_headers_are_on_every_response() {
     let body = r.text().await.unwrap();
     assert!(!body.contains("<script>") && !body.contains("onclick"));
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn unknown_pages_get_a_clear_404_and_internal_errors_an_opaque_500() {
     let app = spawn_app().await;
@@ -81,7 +86,9 @@ async fn unknown_pages_get_a_clear_404_and_internal_errors_an_opaque_500() {
         );
     }
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn request_bodies_over_the_limit_are_refused() {
     let app = spawn_app().await;
@@ -96,9 +103,11 @@ async fn request_bodies_over_the_limit_are_refused() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
 }
+}
 
 // ----------------------------------------------------------------- accounts
 
+db_test! {
 #[tokio::test]
 async fn passwords_are_stored_as_argon2id_hashes() {
     let app = spawn_app().await;
@@ -112,7 +121,9 @@ async fn passwords_are_stored_as_argon2id_hashes() {
     let short = accounts::create_user(app.store.as_ref(), "x", Role::Coder, "short").await;
     assert!(short.is_err());
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn login_sets_an_httponly_samesite_lax_session_cookie_and_logout_ends_it() {
     let app = spawn_app().await;
@@ -156,7 +167,9 @@ async fn login_sets_an_httponly_samesite_lax_session_cookie_and_logout_ends_it()
     assert_eq!(r.status().as_u16(), 303);
     assert!(location(&r).starts_with("/login?next="));
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn cookies_are_secure_when_served_over_https() {
     let app = spawn_with(|c| c.base_url = Some("https://study.example.org".into())).await;
@@ -167,7 +180,9 @@ async fn cookies_are_secure_when_served_over_https() {
         "{cookie}"
     );
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn sessions_live_in_the_database_and_survive_a_restart() {
     let mut app = spawn_app().await;
@@ -175,7 +190,9 @@ async fn sessions_live_in_the_database_and_survive_a_restart() {
     app.restart().await;
     assert_eq!(app.get(&c, "/studies").await.status().as_u16(), 200);
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn login_is_rate_limited_per_client_address() {
     let app = spawn_with(|c| c.login_attempts = 3).await;
@@ -212,7 +229,9 @@ async fn login_is_rate_limited_per_client_address() {
         "even the right password waits out the window"
     );
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn unknown_participant_tokens_are_rate_limited() {
     let app = spawn_with(|c| c.token_attempts = 5).await;
@@ -224,7 +243,9 @@ async fn unknown_participant_tokens_are_rate_limited() {
     let (s, _) = app.get_text(&c, &format!("/p/{:032x}", 99)).await;
     assert_eq!(s, 429);
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn wrong_api_tokens_are_rate_limited() {
     let app = spawn_with(|c| c.token_attempts = 3).await;
@@ -246,7 +267,9 @@ async fn wrong_api_tokens_are_rate_limited() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 429);
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn state_changing_requests_without_the_csrf_token_get_403() {
     let app = spawn_app().await;
@@ -318,7 +341,9 @@ async fn state_changing_requests_without_the_csrf_token_get_403() {
     let r = app.post_form(&c, path, &ok).await;
     assert_eq!(r.status().as_u16(), 200);
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn coders_cannot_reach_the_researcher_console_or_api() {
     let app = spawn_app().await;
@@ -355,7 +380,9 @@ async fn coders_cannot_reach_the_researcher_console_or_api() {
         .unwrap()
         .is_none());
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn the_api_accepts_a_bearer_token_and_refuses_a_wrong_one() {
     let app = spawn_app().await;
@@ -396,9 +423,11 @@ async fn the_api_accepts_a_bearer_token_and_refuses_a_wrong_one() {
         .unwrap();
     assert_eq!(d.meta.language.as_str(), "tr");
 }
+}
 
 // ------------------------------------------------------------- participants
 
+db_test! {
 #[tokio::test]
 async fn invitation_tokens_are_128_bit_random_and_stored_only_hashed() {
     let app = spawn_app().await;
@@ -427,7 +456,9 @@ async fn invitation_tokens_are_128_bit_random_and_stored_only_hashed() {
         }
     }
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn a_participant_reaches_only_their_own_record() {
     let app = spawn_app().await;
@@ -527,6 +558,7 @@ async fn a_participant_reaches_only_their_own_record() {
         303
     );
 }
+}
 
 const XSS: [&str; 2] = [
     "<script>alert(1)</script>",
@@ -542,6 +574,7 @@ fn assert_escaped(page: &str, body: &str) {
     );
 }
 
+db_test! {
 #[tokio::test]
 async fn user_provided_text_is_escaped_in_every_page() {
     let app = spawn_app().await;
@@ -659,6 +692,7 @@ async fn user_provided_text_is_escaped_in_every_page() {
         .await;
     assert_escaped("404", &body);
 }
+}
 
 fn rupturelab_web_url(s: &str) -> String {
     s.bytes()
@@ -688,6 +722,7 @@ async fn participant_post(
     app.post_form(c, action, &form).await
 }
 
+db_test! {
 #[tokio::test]
 async fn participant_completes_the_study_without_javascript_and_the_answers_lock() {
     let app = spawn_app().await;
@@ -888,7 +923,9 @@ async fn participant_completes_the_study_without_javascript_and_the_answers_lock
     let (_, body) = app.get_text(&rc, "/studies/rupture-study").await;
     assert!(body.contains("id=\"n-completed\">21<"), "{body}");
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn autosave_upserts_one_answer_per_key_and_checks_it() {
     let app = spawn_app().await;
@@ -950,9 +987,11 @@ async fn autosave_upserts_one_answer_per_key_and_checks_it() {
     assert_eq!(v["answers"].as_array().unwrap().len(), 2);
     assert_eq!(v["answers"][0]["answer"], "final text");
 }
+}
 
 // -------------------------------------------------------------------- console
 
+db_test! {
 #[tokio::test]
 async fn researcher_adds_participants_by_csv_paste_and_sees_links_once() {
     let app = spawn_app().await;
@@ -1016,7 +1055,9 @@ async fn researcher_adds_participants_by_csv_paste_and_sees_links_once() {
     );
     assert_eq!(x2.order.len(), 6, "order assigned at invitation");
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn responses_table_filters_by_segment_question_and_attribute() {
     let app = spawn_app().await;
@@ -1036,7 +1077,9 @@ async fn responses_table_filters_by_segment_question_and_attribute() {
         .unwrap();
     assert!(n > 0 && n < 20, "{n}");
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn researcher_edits_settings_segments_and_questions() {
     let app = spawn_app().await;
@@ -1150,7 +1193,9 @@ async fn researcher_edits_settings_segments_and_questions() {
         .await;
     assert!(body.contains("lang=\"tr\"") && body.contains("Katılmayı kabul ediyorum"));
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn openapi_document_describes_every_api_route() {
     let app = spawn_app().await;
@@ -1191,7 +1236,9 @@ async fn openapi_document_describes_every_api_route() {
         }
     }
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn researcher_edits_the_attribute_schema_and_reorders_segments_and_questions() {
     let app = spawn_app().await;
@@ -1292,7 +1339,9 @@ async fn researcher_edits_the_attribute_schema_and_reorders_segments_and_questio
     assert_eq!(s, 200);
     assert!(body.contains("Eğitim düzeyi"));
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn the_api_edits_the_design_segments_questions_attributes_and_order() {
     let app = spawn_app().await;
@@ -1375,7 +1424,9 @@ async fn the_api_edits_the_design_segments_questions_attributes_and_order() {
     assert_eq!(seg["markers"][0]["salience"], 2);
     assert_eq!(seg["media"]["start_ms"], 1000);
 }
+}
 
+db_test! {
 #[tokio::test]
 async fn a_transcript_file_upload_replaces_the_turns_and_needs_the_csrf_token() {
     let app = spawn_app().await;
@@ -1422,4 +1473,5 @@ async fn a_transcript_file_upload_replaces_the_turns_and_needs_the_csrf_token() 
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 422);
+}
 }

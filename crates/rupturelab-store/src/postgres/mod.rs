@@ -7,10 +7,13 @@
 
 #[path = "../sql/study.rs"]
 mod study;
+#[path = "../sql/transfer.rs"]
+mod transfer;
 #[path = "../sql/web.rs"]
 mod web;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -105,6 +108,21 @@ async fn reserve_ids(tx: &mut Tx<'_>, table: &str, n: usize) -> Result<Vec<i64>>
 
 fn db_pool(pool: &Pool) -> DbPool {
     DbPool::Postgres(pool.clone())
+}
+
+/// A REPEATABLE READ export of everything, written to a new SQLite file.
+async fn backup_into(pool: &Pool, out: &Path) -> Result<()> {
+    if out.exists() {
+        return Err(invalid(format!(
+            "`{}` exists already; choose a new file for the backup",
+            out.display()
+        )));
+    }
+    let data = transfer::export_database(pool, None).await?;
+    let target = crate::sqlite::SqliteStore::open(out).await?;
+    let result = target.import_database(&data).await;
+    target.close().await;
+    result.map(|_| ())
 }
 
 #[async_trait]
@@ -264,6 +282,22 @@ impl Store for PgStore {
     }
     async fn submit(&self, participant: ParticipantId) -> Result<()> {
         web::submit(&self.pool, participant).await
+    }
+    // --- copy, backup and restore (pg) ---
+    async fn export_database(
+        &self,
+        study: Option<StudyId>,
+    ) -> Result<crate::transfer::DatabaseExport> {
+        transfer::export_database(&self.pool, study).await
+    }
+    async fn import_database(
+        &self,
+        data: &crate::transfer::DatabaseExport,
+    ) -> Result<crate::transfer::ImportOutcome> {
+        transfer::import_database(&self.pool, data).await
+    }
+    async fn backup_into(&self, out: &Path) -> Result<()> {
+        backup_into(&self.pool, out).await
     }
 }
 

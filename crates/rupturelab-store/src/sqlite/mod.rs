@@ -3,6 +3,8 @@
 
 #[path = "../sql/study.rs"]
 mod study;
+#[path = "../sql/transfer.rs"]
+mod transfer;
 #[path = "../sql/web.rs"]
 mod web;
 
@@ -89,6 +91,22 @@ async fn reserve_ids(tx: &mut Tx<'_>, table: &str, n: usize) -> Result<Vec<i64>>
 
 fn db_pool(pool: &Pool) -> DbPool {
     DbPool::Sqlite(pool.clone())
+}
+
+/// `VACUUM INTO`: a consistent copy made inside one read transaction, while
+/// other connections keep writing.
+async fn backup_into(pool: &Pool, out: &Path) -> Result<()> {
+    if out.exists() {
+        return Err(invalid(format!(
+            "`{}` exists already; choose a new file for the backup",
+            out.display()
+        )));
+    }
+    sqlx::query("VACUUM INTO $1")
+        .bind(out.display().to_string())
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -248,5 +266,22 @@ impl Store for SqliteStore {
     }
     async fn submit(&self, participant: ParticipantId) -> Result<()> {
         web::submit(&self.pool, participant).await
+    }
+
+    // --- copy, backup and restore (pg) ---
+    async fn export_database(
+        &self,
+        study: Option<StudyId>,
+    ) -> Result<crate::transfer::DatabaseExport> {
+        transfer::export_database(&self.pool, study).await
+    }
+    async fn import_database(
+        &self,
+        data: &crate::transfer::DatabaseExport,
+    ) -> Result<crate::transfer::ImportOutcome> {
+        transfer::import_database(&self.pool, data).await
+    }
+    async fn backup_into(&self, out: &Path) -> Result<()> {
+        backup_into(&self.pool, out).await
     }
 }

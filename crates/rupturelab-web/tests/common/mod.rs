@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rupturelab_core::folder::{parse_folder, FolderFiles};
 use rupturelab_core::StudyData;
-use rupturelab_store::sqlite::SqliteStore;
+use rupturelab_store::testing::TestDb;
 use rupturelab_store::{Role, Store};
 use rupturelab_web::{accounts, Application, Config};
 use tokio::sync::oneshot;
@@ -42,7 +42,9 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
     pub dir: tempfile::TempDir,
-    pub db: std::path::PathBuf,
+    /// The database: a SQLite file in `dir`, or a fresh PostgreSQL database
+    /// under `db_test!`'s PostgreSQL variant (dropped with the app).
+    pub db: TestDb,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<tokio::task::JoinHandle<()>>,
     pub config: Config,
@@ -55,8 +57,8 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app with a changed configuration.
 pub async fn spawn_with(change: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("test.rupturelab");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await.unwrap());
+    let db = TestDb::create(&dir.path().join("test.rupturelab")).await;
+    let store: Arc<dyn Store> = Arc::from(db.open().await.unwrap());
     store.create_study(&example("rupture-study")).await.unwrap();
     store
         .create_study(&example("ornek-calisma-tr"))
@@ -104,7 +106,7 @@ impl TestApp {
     /// process-like instance on the same port and database file.
     pub async fn restart(&mut self) {
         self.stop().await;
-        self.store = Arc::new(SqliteStore::open(&self.db).await.unwrap());
+        self.store = Arc::from(self.db.open().await.unwrap());
         self.config.bind = self.addr;
         self.start().await;
     }
