@@ -11,6 +11,7 @@ mod report_cmd;
 mod serve_cmd;
 mod study_cmds;
 mod suggest_cmd;
+mod transfer_cmd;
 mod views;
 
 use std::path::PathBuf;
@@ -122,6 +123,8 @@ enum Command {
     },
     #[command(flatten)]
     Interop(interop_cmds::InteropCommand),
+    #[command(flatten)]
+    Transfer(transfer_cmd::TransferCommand),
     /// Start the web application (participant pages, researcher console, API).
     Serve(serve_cmd::ServeArgs),
     /// Manage web accounts.
@@ -221,6 +224,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Interop(cmd) => {
             interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?
+        }
+        Command::Transfer(cmd) => {
+            transfer_cmd::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?
         }
         Command::Serve(args) => {
             return serve_cmd::serve(&db_path(&cli, args.demo), args).await;
