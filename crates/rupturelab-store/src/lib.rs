@@ -297,6 +297,8 @@ pub trait Store: Send + Sync {
     async fn memos_on(&self, id: StudyId, on: &MemoOn) -> Result<Vec<StoredMemo>>;
     /// Every memo on a code in the study.
     async fn code_memos(&self, id: StudyId) -> Result<Vec<StoredMemo>>;
+    /// The study's codebook in order (parents before children), for the coding screen.
+    async fn coding_codebook(&self, id: StudyId) -> Result<Vec<rupturelab_core::Code>>;
     /// Blind mode and the coders' assignments and progress.
     async fn coding_setup(&self, id: StudyId) -> Result<CodingSetup>;
     /// Turns blind mode on or off (audited).

@@ -60,6 +60,7 @@ async fn codings_are_rows_with_versions_and_stale_edits_conflict() {
     let (_d, store, id) = setup().await;
     let item = first_open(&store, id).await;
     assert_eq!(item.key.to_string(), "P01/S1/Q1");
+    assert_eq!(store.coding_codebook(id).await.unwrap(), example().codes);
     let audit_before = store.load_study(id).await.unwrap().audit.len();
 
     let c = store

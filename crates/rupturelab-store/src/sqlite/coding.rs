@@ -1114,6 +1114,30 @@ pub(super) async fn code_memos(pool: &SqlitePool, id: StudyId) -> Result<Vec<Sto
     .collect()
 }
 
+pub(super) async fn coding_codebook(pool: &SqlitePool, id: StudyId) -> Result<Vec<Code>> {
+    sqlx::query(
+        "SELECT path, name, codable, definition, inclusion, exclusion, example, colour FROM codes \
+         WHERE study_id = $1 ORDER BY position",
+    )
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(Code {
+            path: CodePath::parse(r.get::<&str, _>(0)).map_err(invalid)?,
+            name: r.get(1),
+            codable: r.get(2),
+            definition: r.get(3),
+            inclusion: r.get(4),
+            exclusion: r.get(5),
+            example: r.get(6),
+            colour: r.get(7),
+        })
+    })
+    .collect()
+}
+
 async fn blind(conn: &mut SqliteConnection, sid: i64) -> Result<bool> {
     Ok(
         sqlx::query_scalar::<_, bool>("SELECT blind FROM coding_settings WHERE study_id = $1")

@@ -917,6 +917,9 @@ impl Store for SqliteStore {
     async fn code_memos(&self, id: StudyId) -> Result<Vec<StoredMemo>> {
         coding::code_memos(&self.pool, id).await
     }
+    async fn coding_codebook(&self, id: StudyId) -> Result<Vec<Code>> {
+        coding::coding_codebook(&self.pool, id).await
+    }
     async fn coding_setup(&self, id: StudyId) -> Result<CodingSetup> {
         coding::coding_setup(&self.pool, id).await
     }
