@@ -156,7 +156,7 @@ impl Coder {
     /// Whether this user sees every coder's codings (researchers always;
     /// coders only when the study is not blind).
     async fn sees_all(&self, state: &AppState, study: &StudyInfo) -> Result<bool, Error> {
-        Ok(self.researcher || !state.store.coding_setup(study.id).await?.blind)
+        Ok(self.researcher || !state.store.coding_blind(study.id).await?)
     }
 }
 

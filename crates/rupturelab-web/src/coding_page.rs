@@ -80,7 +80,7 @@ async fn screen(
     let info = study_by_key(&state, &study).await?;
     let design = state.store.study_design(info.id).await?;
     let segments = state.store.study_segments(info.id).await?;
-    let blind = !c.researcher && state.store.coding_setup(info.id).await?.blind;
+    let blind = !c.researcher && state.store.coding_blind(info.id).await?;
     let mut states = vec![
         ("all".to_string(), "all responses".to_string()),
         ("uncoded".into(), "not coded by me".into()),
