@@ -95,3 +95,79 @@ proptest! {
         }
     }
 }
+
+/// Inputs that once crashed a reader under `cargo fuzz` (fuzz/run.sh), kept
+/// per target in `fuzz/regressions/<target>/`, are read again here exactly
+/// as the fuzz target reads them (its first byte picks the preset or the
+/// reader, as there) and must give a study or a clear error.
+#[test]
+fn fuzz_regressions_are_read_without_a_bug() {
+    let study = example_study();
+    let mut n = 0;
+    for target in ["qde", "qdc", "responses_csv", "responses_xlsx", "subtitles"] {
+        let dir = repo().join("fuzz/regressions").join(target);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for e in entries {
+            let path = e.unwrap().path();
+            if path.file_name().is_some_and(|f| f == ".keep") {
+                continue;
+            }
+            let data = std::fs::read(&path).unwrap();
+            n += 1;
+            let split = data.split_first().map(|(p, rest)| (*p as usize, rest));
+            match target {
+                "qde" => no_bug(import_qdpx(
+                    &data,
+                    &ImportOptions {
+                        split_names: Some("::".into()),
+                        ..Default::default()
+                    },
+                )),
+                "qdc" => no_bug(import_qdc(
+                    &data,
+                    &CodebookOptions {
+                        split_names: Some("::".into()),
+                        ..Default::default()
+                    },
+                )),
+                "responses_csv" => {
+                    if let Some((p, rest)) = split {
+                        let preset = [
+                            Preset::Generic,
+                            Preset::Qualtrics,
+                            Preset::LimeSurvey,
+                            Preset::GoogleForms,
+                        ][p % 4];
+                        no_bug(import_responses(
+                            &study,
+                            rest,
+                            &ResponseImportOptions {
+                                preset,
+                                ..Default::default()
+                            },
+                        ));
+                    }
+                }
+                "responses_xlsx" => no_bug(import_responses(
+                    &study,
+                    &data,
+                    &ResponseImportOptions {
+                        xlsx: true,
+                        ..Default::default()
+                    },
+                )),
+                _ => {
+                    if let Some((p, rest)) = split {
+                        let kind = [
+                            TranscriptKind::Vtt,
+                            TranscriptKind::Srt,
+                            TranscriptKind::Txt,
+                        ][p % 3];
+                        no_bug(read_transcript(rest, kind, &seg_opts()));
+                    }
+                }
+            }
+        }
+    }
+    println!("{n} fuzz regression inputs read");
+}

@@ -160,6 +160,8 @@ struct SegmentPage {
     media_end: String,
     notes: String,
     transcript: String,
+    /// The turns as JSON for the turn-by-turn editor (`static/transcript.js`).
+    turns_json: String,
     is_new: bool,
 }
 
@@ -230,6 +232,7 @@ pub async fn segment_form(
             .map(|t| format!("{}: {}", t.speaker, t.text))
             .collect::<Vec<_>>()
             .join("\n"),
+        turns_json: turns_to_json(&s.turns),
         is_new,
         s: shell(&session, &user, Some(&info)).await?,
     };
@@ -295,6 +298,78 @@ pub fn parse_transcript(text: &str) -> Result<Vec<Turn>, Error> {
     Ok(turns)
 }
 
+/// One turn as the turn-by-turn editor sends and receives it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TurnJson {
+    speaker: String,
+    text: String,
+    #[serde(default)]
+    start_ms: Option<i64>,
+    #[serde(default)]
+    end_ms: Option<i64>,
+}
+
+fn turns_to_json(turns: &[Turn]) -> String {
+    let v: Vec<TurnJson> = turns
+        .iter()
+        .map(|t| TurnJson {
+            speaker: t.speaker.clone(),
+            text: t.text.clone(),
+            start_ms: t.start_ms,
+            end_ms: t.end_ms,
+        })
+        .collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
+/// Parses the turn-by-turn editor's turns: every turn needs a speaker label
+/// (1–24 characters, no spaces or colon) and some text; times are kept.
+pub fn parse_turns_json(json: &str) -> Result<Vec<Turn>, Error> {
+    let turns: Vec<TurnJson> = serde_json::from_str(json).map_err(|e| {
+        Error::BadRequest(format!(
+            "the transcript editor sent malformed turns ({e}); reload the page"
+        ))
+    })?;
+    turns
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let n = i + 1;
+            let speaker = t.speaker.trim();
+            if speaker.is_empty()
+                || speaker.chars().count() > 24
+                || speaker.contains(char::is_whitespace)
+                || speaker.contains(':')
+            {
+                return Err(Error::Invalid(format!(
+                    "turn {n}: the speaker is a short label without spaces or colon, e.g. `T` or `P`"
+                )));
+            }
+            let text = rupturelab_core::text::normalize(t.text.trim());
+            if text.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "turn {n} has no text; type what was said or delete the turn"
+                )));
+            }
+            match (t.start_ms, t.end_ms) {
+                (Some(a), _) | (_, Some(a)) if a < 0 => {
+                    return Err(Error::Invalid(format!("turn {n}: times cannot be negative")))
+                }
+                (Some(a), Some(b)) if b < a => {
+                    return Err(Error::Invalid(format!("turn {n} ends before it starts")))
+                }
+                _ => {}
+            }
+            Ok(Turn {
+                speaker: speaker.to_string(),
+                text,
+                start_ms: t.start_ms,
+                end_ms: t.end_ms,
+            })
+        })
+        .collect()
+}
+
 fn parse_markers(text: &str) -> Result<Vec<Marker>, Error> {
     text.lines()
         .map(str::trim)
@@ -341,6 +416,10 @@ pub struct SegmentForm {
     media_end: String,
     notes: String,
     transcript: String,
+    /// Set by the turn-by-turn editor; when present it replaces `transcript`
+    /// (and keeps each turn's times, which the plain-text form cannot carry).
+    #[serde(default)]
+    turns_json: String,
 }
 
 /// Saves a segment (creates it when new).
@@ -377,7 +456,11 @@ pub async fn save_segment(
         markers: parse_markers(&f.markers)?,
         media,
         notes: Some(f.notes.trim().to_string()).filter(|n| !n.is_empty()),
-        turns: parse_transcript(&f.transcript)?,
+        turns: if f.turns_json.trim().is_empty() {
+            parse_transcript(&f.transcript)?
+        } else {
+            parse_turns_json(&f.turns_json)?
+        },
     };
     state.store.upsert_segment(info.id, &seg).await?;
     tracing::info!(study = %info.key, segment = %seg.key, "segment saved");
@@ -749,6 +832,40 @@ pub async fn move_item(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn editor_turns_keep_times_and_name_the_bad_turn() {
+        let t = parse_turns_json(
+            r#"[{"speaker":"T","text":" Hello ","start_ms":1000,"end_ms":2500},
+                {"speaker":"P","text":"Note: a line\nthat looks like a speaker"}]"#,
+        )
+        .unwrap();
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            (t[0].text.as_str(), t[0].start_ms, t[0].end_ms),
+            ("Hello", Some(1000), Some(2500))
+        );
+        assert_eq!(t[1].text, "Note: a line\nthat looks like a speaker");
+        let back = parse_turns_json(&turns_to_json(&t)).unwrap();
+        assert_eq!(back, t);
+        for (json, needle) in [
+            (
+                r#"[{"speaker":"T","text":"a"},{"speaker":"","text":"b"}]"#,
+                "turn 2: the speaker",
+            ),
+            (r#"[{"speaker":"T x","text":"a"}]"#, "turn 1: the speaker"),
+            (r#"[{"speaker":"T","text":"  "}]"#, "turn 1 has no text"),
+            (
+                r#"[{"speaker":"T","text":"a","start_ms":5,"end_ms":2}]"#,
+                "ends before it starts",
+            ),
+            (r#"[{"speaker":"T","text":"a","start_ms":-5}]"#, "negative"),
+            ("not json", "malformed"),
+        ] {
+            let e = parse_turns_json(json).unwrap_err().to_string();
+            assert!(e.contains(needle), "{json}: {e}");
+        }
+    }
 
     #[test]
     fn transcripts_parse_speaker_lines_and_continuations() {

@@ -10,6 +10,8 @@
 
 pub mod accounts;
 mod api;
+mod coding_api;
+mod coding_page;
 mod console;
 mod console_design;
 mod error;
@@ -17,6 +19,7 @@ pub mod i18n;
 mod participant;
 mod security;
 mod sessions;
+mod setup;
 mod views;
 
 use std::net::SocketAddr;
@@ -83,6 +86,7 @@ pub(crate) struct AppState {
     pub config: Arc<Config>,
     pub login_limiter: Arc<security::RateLimiter>,
     pub token_limiter: Arc<security::RateLimiter>,
+    pub setup: Arc<setup::SetupToken>,
 }
 
 /// A bound, ready-to-run server.
@@ -90,6 +94,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Arc<dyn Store>,
+    setup_token: Option<String>,
 }
 
 impl Application {
@@ -122,7 +127,15 @@ impl Application {
         };
         let auth_layer = AuthManagerLayerBuilder::new(backend, session_layer).build();
         let listener = TcpListener::bind(config.bind).await?;
+        let setup = Arc::new(setup::SetupToken::default());
+        let no_researcher = store
+            .count_users(rupturelab_store::Role::Researcher)
+            .await
+            .map_err(std::io::Error::other)?
+            == 0;
+        let setup_token = no_researcher.then(|| setup.issue());
         let state = AppState {
+            setup,
             store: store.clone(),
             login_limiter: Arc::new(security::RateLimiter::new(
                 config.login_attempts,
@@ -137,7 +150,9 @@ impl Application {
         let router = Router::new()
             .merge(console::routes())
             .merge(participant::routes())
+            .merge(setup::routes())
             .nest("/api/v1", api::routes())
+            .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(views::not_found)
@@ -170,6 +185,7 @@ impl Application {
             listener,
             router,
             store,
+            setup_token,
         })
     }
 
@@ -178,6 +194,13 @@ impl Application {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
+    }
+
+    /// The one-time link (a path, `/setup/{token}`) that creates the first
+    /// researcher account, when the database had none at start; shown once
+    /// on the terminal by `rupturelab serve`.
+    pub fn setup_path(&self) -> Option<String> {
+        self.setup_token.as_ref().map(|t| format!("/setup/{t}"))
     }
 
     /// Serves until `shutdown` completes, lets in-flight requests finish,

@@ -9,152 +9,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
+use common::browser::*;
 use common::*;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use rupturelab_core::{
     Answer, Key, Language, OrderMode, ParticipantStatus, Question, QuestionKind, QuestionScope,
     Segment, Turn,
 };
 use rupturelab_web::accounts::token_hash;
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_browser(profile: &Path) -> (Driver, Client) {
-    for bin in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            Path::new(bin).exists(),
-            "{bin} is missing: install Debian's chromium and chromium-driver (scripts/test does)"
-        );
-    }
-    let port = free_port();
-    let driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "chromedriver did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=414,900", "--lang=tr-TR",
-            ]
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a chromedriver session");
-    (driver, client)
-}
-
-struct Shots {
-    dir: PathBuf,
-    n: usize,
-}
-
-impl Shots {
-    async fn take(&mut self, c: &Client, name: &str) {
-        self.n += 1;
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.n)), png).unwrap();
-    }
-}
-
-async fn save_state(c: &Client) -> String {
-    c.find(Locator::Css(".save-state"))
-        .await
-        .unwrap()
-        .attr("data-state")
-        .await
-        .unwrap()
-        .unwrap_or_default()
-}
-
-/// Waits until the autosave script reports "saved".
-async fn wait_saved(c: &Client) {
-    let start = Instant::now();
-    loop {
-        if save_state(c).await == "saved" {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "autosave never reported saved"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn path_of(c: &Client) -> String {
-    c.current_url().await.unwrap().path().to_string()
-}
-
-/// Clicks the element with `id` and waits until the browser is at `path`.
-/// Clicks the element and waits for the page it leads to. Every click
-/// this is used for submits a form, so the old document must be gone
-/// (its `<html>` element stale) before the new one counts: a form that
-/// posts back to its own path would otherwise match before it loads.
-async fn click_to(c: &Client, id: &str, path: &str) {
-    let old = c.find(Locator::Css("html")).await.unwrap();
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        let at = path_of(c).await;
-        if at == path && old.tag_name().await.is_err() && c.find(Locator::Css("body")).await.is_ok()
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "after #{id} at {at}, not {path}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn k(s: &str) -> Key {
     Key::parse(s).unwrap()
@@ -242,14 +105,7 @@ async fn participant_completes_a_turkish_study_in_chromium_across_a_server_resta
         .collect();
     assert_eq!(order, vec![k("S2"), k("S1")]);
 
-    let shots_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
-    let _ = std::fs::remove_dir_all(&shots_dir);
-    std::fs::create_dir_all(&shots_dir).unwrap();
-    println!("screenshots: {}", shots_dir.display());
-    let mut shots = Shots {
-        dir: shots_dir,
-        n: 0,
-    };
+    let mut shots = Shots::new("participant");
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = start_browser(profile.path()).await;
 
@@ -487,14 +343,7 @@ async fn participant_completes_a_turkish_study_in_chromium_across_a_server_resta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn researcher_signs_in_invites_and_reads_the_dashboard_in_chromium() {
     let app = spawn_app().await;
-    let shots_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots-console");
-    let _ = std::fs::remove_dir_all(&shots_dir);
-    std::fs::create_dir_all(&shots_dir).unwrap();
-    println!("screenshots: {}", shots_dir.display());
-    let mut shots = Shots {
-        dir: shots_dir,
-        n: 0,
-    };
+    let mut shots = Shots::new("console");
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = start_browser(profile.path()).await;
     c.set_window_size(1280, 900).await.unwrap();
@@ -534,8 +383,7 @@ async fn researcher_signs_in_invites_and_reads_the_dashboard_in_chromium() {
             .await
             .unwrap();
         click_to(&c, "add", "/studies/rupture-study/participants").await;
-        let links = c.find_all(Locator::Css("code.invite-link")).await.unwrap();
-        assert_eq!(links.len(), 2);
+        let links = wait_count(&c, "code.invite-link", 2).await;
         let link = links[0].text().await.unwrap();
         assert!(link.starts_with(&app.url("/p/")), "{link}");
         shots.take(&c, "invited").await;

@@ -68,7 +68,6 @@ pub async fn serve(db: &str, args: &ServeArgs) -> Result<()> {
             rupturelab_store::display_location(db)
         )
     })?);
-    let researchers = store.count_users(Role::Researcher).await?;
     let mut config = Config::new(args.bind);
     config.base_url = args.base_url.clone();
     let app = Application::build(store, config)
@@ -81,10 +80,11 @@ pub async fn serve(db: &str, args: &ServeArgs) -> Result<()> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let db = rupturelab_store::display_location(db);
     eprintln!("RuptureLab is serving {db} at {shown}  (Ctrl-C stops it)");
-    if researchers == 0 {
+    if let Some(path) = app.setup_path() {
         eprintln!(
-            "There is no researcher account yet. Create one in another terminal with\n  \
-             rupturelab user add NAME --role researcher --db {db}\nthen sign in at {shown}/login"
+            "There is no researcher account yet. Open this one-time link to create it:\n  \
+             {shown}{path}\n(or run `rupturelab user add NAME --role researcher --db {db}` \
+             in another terminal)"
         );
     }
     app.run_until(rupturelab_web::shutdown_signal())

@@ -25,7 +25,7 @@ fn http_get(addr: &str, path: &str) -> String {
 }
 
 #[test]
-fn serve_prints_how_to_create_a_researcher_serves_and_stops_cleanly_on_sigterm() {
+fn serve_prints_a_one_time_setup_link_serves_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("w.rupturelab");
     let mut child = Command::new(bin())
@@ -36,9 +36,11 @@ fn serve_prints_how_to_create_a_researcher_serves_and_stops_cleanly_on_sigterm()
         .spawn()
         .unwrap();
     let mut err = BufReader::new(child.stderr.take().unwrap());
-    let (mut addr, mut hint, mut seen) = (String::new(), false, String::new());
+    let (mut addr, mut link, mut seen) = (String::new(), String::new(), String::new());
     let start = Instant::now();
-    while (!hint || addr.is_empty()) && start.elapsed() < Duration::from_secs(60) {
+    while (link.is_empty() || addr.is_empty() || !seen.contains("user add"))
+        && start.elapsed() < Duration::from_secs(60)
+    {
         let mut line = String::new();
         if err.read_line(&mut line).unwrap() == 0 {
             break;
@@ -47,9 +49,21 @@ fn serve_prints_how_to_create_a_researcher_serves_and_stops_cleanly_on_sigterm()
         if let Some(rest) = line.split("at http://").nth(1) {
             addr = rest.split_whitespace().next().unwrap().to_string();
         }
-        hint |= line.contains("rupturelab user add NAME --role researcher");
+        if let Some(rest) = line.trim().strip_prefix("http://") {
+            if rest.contains("/setup/") {
+                link = rest.split_once('/').unwrap().1.to_string();
+            }
+        }
     }
-    assert!(hint, "no hint about creating a researcher in: {seen}");
+    assert!(
+        seen.contains("one-time link")
+            && seen.contains("rupturelab user add NAME --role researcher"),
+        "no hint about creating a researcher in: {seen}"
+    );
+    assert!(!link.is_empty(), "no setup link in: {seen}");
+    let page = http_get(&addr, &format!("/{link}"));
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("Create the first researcher account"));
     let page = http_get(&addr, "/login");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("There is no researcher account yet"));

@@ -3,6 +3,8 @@
 //! and a coder (zero-to-production's pattern), and returns typed helpers.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
