@@ -3,6 +3,9 @@
 //! which run the same SQL (`src/sql/`); [`open`] picks the backend from the
 //! database URL or path.
 #![forbid(unsafe_code)]
+// The shared SQL in `src/sql/` is compiled once per backend on purpose (see
+// `sqlite/mod.rs` and `postgres/mod.rs`): each copy gets its backend's types.
+#![allow(clippy::duplicate_mod)]
 
 mod codec;
 pub mod coding;
