@@ -10,6 +10,7 @@
 
 pub mod accounts;
 mod api;
+mod codebook;
 mod console;
 mod console_design;
 mod error;
@@ -138,6 +139,7 @@ impl Application {
         };
         let router = Router::new()
             .merge(console::routes())
+            .merge(codebook::routes())
             .merge(participant::routes())
             .nest("/api/v1", api::routes())
             .route("/static/{file}", get(views::static_file))
