@@ -16,6 +16,7 @@ mod console_design;
 mod error;
 pub mod i18n;
 mod participant;
+mod reconcile;
 mod security;
 mod views;
 
@@ -140,6 +141,7 @@ impl Application {
         let router = Router::new()
             .merge(console::routes())
             .merge(codebook::routes())
+            .merge(reconcile::routes())
             .merge(participant::routes())
             .nest("/api/v1", api::routes())
             .route("/static/{file}", get(views::static_file))
