@@ -343,6 +343,7 @@ struct ReconcilePage {
     coders: Vec<(String, bool)>,
     chosen: String,
     all: bool,
+    pending: bool,
     total: usize,
     reconciled: usize,
     shown_from: usize,
@@ -412,17 +413,24 @@ struct ListQuery {
     #[serde(default)]
     all: Option<String>,
     #[serde(default)]
+    pending: Option<String>,
+    #[serde(default)]
     from: Option<usize>,
     #[serde(default)]
     message: Option<String>,
 }
 
-fn page_url(study: &str, coders: &str, all: bool, from: usize) -> String {
+fn flag(v: Option<&str>) -> bool {
+    v.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn page_url(study: &str, coders: &str, all: bool, pending: bool, from: usize) -> String {
     format!(
-        "/studies/{}/reconcile?coders={}{}&from={from}",
+        "/studies/{}/reconcile?coders={}{}{}&from={from}",
         url_encode(study),
         url_encode(coders),
-        if all { "&all=1" } else { "" }
+        if all { "&all=1" } else { "" },
+        if pending { "&pending=1" } else { "" }
     )
 }
 
@@ -435,8 +443,12 @@ async fn render_page(
     error: Option<String>,
 ) -> Result<Response, Error> {
     let coders = chosen_coders(data, q.coders.as_deref())?;
-    let all = q.all.as_deref().is_some_and(|v| !v.is_empty() && v != "0");
-    let list = items(data, &coders, all);
+    let all = flag(q.all.as_deref());
+    let pending = flag(q.pending.as_deref());
+    let mut list = items(data, &coders, all);
+    if pending {
+        list.retain(|i| i.consensus.is_empty());
+    }
     let total = list.len();
     let reconciled = list.iter().filter(|i| !i.consensus.is_empty()).count();
     let from = q.from.unwrap_or(0).min(total.saturating_sub(1));
@@ -525,12 +537,21 @@ async fn render_page(
             })
             .collect(),
         all,
+        pending,
         total,
         reconciled,
         shown_from: from + 1,
-        prev: (from > 0).then(|| page_url(&info.key, &chosen, all, from.saturating_sub(PAGE_SIZE))),
+        prev: (from > 0).then(|| {
+            page_url(
+                &info.key,
+                &chosen,
+                all,
+                pending,
+                from.saturating_sub(PAGE_SIZE),
+            )
+        }),
         next: (from + PAGE_SIZE < total)
-            .then(|| page_url(&info.key, &chosen, all, from + PAGE_SIZE)),
+            .then(|| page_url(&info.key, &chosen, all, pending, from + PAGE_SIZE)),
         chosen,
         items: views,
         codable: data
@@ -598,6 +619,7 @@ async fn save_form(
     let q = ListQuery {
         coders: Some(get("coders").to_string()),
         all: Some(get("all").to_string()),
+        pending: Some(get("pending").to_string()),
         from: get("from").parse().ok(),
         message: None,
     };
@@ -645,7 +667,8 @@ async fn save_form(
                 page_url(
                     &info.key,
                     get("coders"),
-                    q.all.as_deref() == Some("1"),
+                    flag(q.all.as_deref()),
+                    flag(q.pending.as_deref()),
                     q.from.unwrap_or(0)
                 ),
                 url_encode(&format!("Consensus of {key} saved ({n} codings)."))
@@ -674,6 +697,7 @@ fn coding_json(text: &str, code: &CodePath, span: Option<Span>) -> Value {
 struct ApiListQuery {
     coders: Option<String>,
     all: Option<bool>,
+    pending: Option<bool>,
 }
 
 async fn api_list(
@@ -687,6 +711,7 @@ async fn api_list(
     let coders = chosen_coders(&data, q.coders.as_deref())?;
     let list: Vec<Value> = items(&data, &coders, q.all.unwrap_or(false))
         .iter()
+        .filter(|it| !q.pending.unwrap_or(false) || it.consensus.is_empty())
         .map(|it| {
             let layers: serde_json::Map<String, Value> = it
                 .layers
@@ -812,7 +837,8 @@ pub fn with_openapi(mut doc: Value) -> Value {
         "/studies/{study}/disagreements": {"get": {"summary": "Responses on which the chosen coders disagree (at least two coded it, with different sets of codes): each coder's codings with spans and quotes, the current consensus and its discussion note",
             "parameters": [study,
                 {"name": "coders", "in": "query", "schema": {"type": "string"}, "description": "comma-separated coder names; default every coder"},
-                {"name": "all", "in": "query", "schema": {"type": "boolean"}, "description": "also list responses on which they agree"}],
+                {"name": "all", "in": "query", "schema": {"type": "boolean"}, "description": "also list responses on which they agree"},
+                {"name": "pending", "in": "query", "schema": {"type": "boolean"}, "description": "only responses without a consensus yet"}],
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object", "properties": {
                 "coders": {"type": "array", "items": {"type": "string"}},
                 "disagreements": {"type": "array", "items": {"type": "object", "properties": {

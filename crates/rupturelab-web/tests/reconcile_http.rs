@@ -152,6 +152,19 @@ async fn the_list_shows_what_each_chosen_coder_applied_where_they_differ() {
             }
         }
     }
+    // Only those without a consensus yet.
+    let pending = disagreements(&app, &c, "?pending=true").await;
+    let pending = pending["disagreements"].as_array().unwrap();
+    let without = list
+        .iter()
+        .filter(|i| i["consensus"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(pending.len(), without);
+    assert!(pending
+        .iter()
+        .all(|i| i["consensus"].as_array().unwrap().is_empty()));
+    let (_, html) = app.get_text(&c, &format!("{PAGE}?pending=1")).await;
+    assert!(html.contains(&format!("{without} response(s) listed, 0 with a consensus")));
     // With agreements too, the list is longer; with one coder, empty.
     let all = disagreements(&app, &c, "?all=true").await;
     assert!(all["disagreements"].as_array().unwrap().len() > list.len());
