@@ -306,6 +306,8 @@ pub trait Store: Send + Sync {
     async fn coding_codebook(&self, id: StudyId) -> Result<Vec<rupturelab_core::Code>>;
     /// Blind mode and the coders' assignments and progress.
     async fn coding_setup(&self, id: StudyId) -> Result<CodingSetup>;
+    /// Whether the study is blind (cheaper than `coding_setup`).
+    async fn coding_blind(&self, id: StudyId) -> Result<bool>;
     /// Turns blind mode on or off (audited).
     async fn set_blind(&self, id: StudyId, blind: bool, actor: &str) -> Result<()>;
     /// Sets a coder's assignment (creating the coder if new; audited);

@@ -427,6 +427,7 @@ async fn queue_filters_disputes_blind_mode_and_seeded_assignments() {
     assert!(store.coding_setup(id).await.unwrap().blind);
     store.set_blind(id, false, "researcher").await.unwrap();
     assert!(!store.coding_setup(id).await.unwrap().blind);
+    assert!(!store.coding_blind(id).await.unwrap());
 
     // A 20% share with a seed: reproducible, and the queue shows only it.
     let n = store

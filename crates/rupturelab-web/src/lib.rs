@@ -11,6 +11,8 @@
 pub mod accounts;
 mod api;
 mod codebook;
+mod coding_api;
+mod coding_page;
 mod console;
 mod console_design;
 mod error;
@@ -144,6 +146,7 @@ impl Application {
             .merge(reconcile::routes())
             .merge(participant::routes())
             .nest("/api/v1", api::routes())
+            .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(views::not_found)

@@ -60,12 +60,16 @@ pub async fn not_found() -> Response {
 
 const APP_CSS: &str = include_str!("../static/app.css");
 const AUTOSAVE_JS: &str = include_str!("../static/autosave.js");
+const CODING_JS: &str = include_str!("../static/coding.js");
+const CODING_CSS: &str = include_str!("../static/coding.css");
 
 /// Serves the embedded static assets.
 pub async fn static_file(Path(file): Path<String>) -> Response {
     let (body, ctype) = match file.as_str() {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "autosave.js" => (AUTOSAVE_JS, "text/javascript; charset=utf-8"),
+        "coding.js" => (CODING_JS, "text/javascript; charset=utf-8"),
+        "coding.css" => (CODING_CSS, "text/css; charset=utf-8"),
         _ => return Error::NotFound.into_response(),
     };
     (

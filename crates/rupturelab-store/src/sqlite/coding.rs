@@ -1148,6 +1148,11 @@ async fn blind(conn: &mut SqliteConnection, sid: i64) -> Result<bool> {
     )
 }
 
+pub(super) async fn coding_blind(pool: &SqlitePool, id: StudyId) -> Result<bool> {
+    let mut conn = pool.acquire().await?;
+    blind(&mut conn, id.0).await
+}
+
 pub(super) async fn coding_setup(pool: &SqlitePool, id: StudyId) -> Result<CodingSetup> {
     let sid = id.0;
     let mut conn = pool.acquire().await?;

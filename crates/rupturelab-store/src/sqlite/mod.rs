@@ -924,6 +924,9 @@ impl Store for SqliteStore {
     async fn coding_setup(&self, id: StudyId) -> Result<CodingSetup> {
         coding::coding_setup(&self.pool, id).await
     }
+    async fn coding_blind(&self, id: StudyId) -> Result<bool> {
+        coding::coding_blind(&self.pool, id).await
+    }
     async fn set_blind(&self, id: StudyId, blind: bool, actor: &str) -> Result<()> {
         coding::set_blind(&self.pool, id, blind, actor).await
     }
