@@ -3,6 +3,7 @@
 //! same trait; [`open`] picks the backend from the database URL or path.
 #![forbid(unsafe_code)]
 
+pub mod codebook;
 mod codec;
 pub mod coding;
 pub mod sqlite;
@@ -14,10 +15,14 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 use rupturelab_core::{
-    Answer, AttrValue, AttributeDef, AuditEvent, Key, Language, Participant, Question, Response,
-    Segment, Settings, StudyData, Timestamp,
+    Answer, AttrValue, AttributeDef, AuditEvent, Code, CodePath, Key, Language, Participant,
+    Question, Response, ResponseKey, Segment, Settings, StudyData, Timestamp,
 };
 
+pub use codebook::{
+    CodeEdit, CodeId, CodeMove, CodebookVersion, ConsensusCoding, DeleteImpact, Deletion,
+    MergeOutcome, NewCode, StoredCode,
+};
 pub use coding::{
     Assignment, CoderStatus, CodingChange, CodingId, CodingSetup, CodingTarget, MemoOn, NewCoding,
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
@@ -314,6 +319,70 @@ pub trait Store: Send + Sync {
         assignment: Assignment,
         actor: &str,
     ) -> Result<i64>;
+
+    // --- codebook ---
+
+    /// The codebook in tree order (parents before children, siblings in
+    /// order), each code with its number of codings.
+    async fn codebook(&self, id: StudyId) -> Result<Vec<StoredCode>>;
+    /// Adds a code as the last child of its parent (audited, versioned).
+    async fn add_code(&self, id: StudyId, new: &NewCode, actor: &str) -> Result<StoredCode>;
+    /// Edits a code's fields; a new key renames it and every path below it
+    /// (audited, versioned).
+    async fn edit_code(
+        &self,
+        id: StudyId,
+        code: CodeId,
+        edit: &CodeEdit,
+        actor: &str,
+    ) -> Result<StoredCode>;
+    /// Moves a code with everything below it; paths follow (audited, versioned).
+    async fn move_code(&self, id: StudyId, code: CodeId, to: CodeMove, actor: &str) -> Result<()>;
+    /// Merges `from` into `into`: codings, memos and sub-codes of `from` move
+    /// to `into` (a coding `into` already has from the same coder on the same
+    /// span collapses), then `from` is removed (audited, versioned).
+    async fn merge_codes(
+        &self,
+        id: StudyId,
+        from: CodeId,
+        into: CodeId,
+        actor: &str,
+    ) -> Result<MergeOutcome>;
+    /// What deleting a code would remove.
+    async fn delete_impact(&self, id: StudyId, code: CodeId) -> Result<DeleteImpact>;
+    /// Deletes a code, the codes below it and their codings and memos,
+    /// keeping them so that [`Store::undo_delete_code`] can restore them
+    /// (audited, versioned).
+    async fn delete_code(&self, id: StudyId, code: CodeId, actor: &str) -> Result<Deletion>;
+    /// Restores a deletion: the codes (at their old place) and their codings
+    /// and memos (audited, versioned); returns the restored code's path.
+    async fn undo_delete_code(&self, id: StudyId, deletion: i64, actor: &str) -> Result<CodePath>;
+    /// Replaces the whole codebook (a template, an imported `.qdc`), keeping
+    /// the codes whose paths stay; fails, changing nothing, if a coding or a
+    /// memo uses a code the new codebook lacks or makes not codable.
+    /// `source` says where the codes came from (audit detail).
+    async fn replace_codebook(
+        &self,
+        id: StudyId,
+        codes: &[Code],
+        source: &str,
+        actor: &str,
+    ) -> Result<()>;
+    /// The codebook's versions, oldest first.
+    async fn codebook_versions(&self, id: StudyId) -> Result<Vec<CodebookVersion>>;
+    /// The codebook as it was at `at` (`None`: the study did not exist yet).
+    async fn codebook_as_of(&self, id: StudyId, at: Timestamp) -> Result<Option<Vec<Code>>>;
+    /// Replaces the consensus codings of one response and its discussion note
+    /// (the consensus layer's memo on the response; empty removes it), in
+    /// one transaction with an audit event.
+    async fn save_consensus(
+        &self,
+        id: StudyId,
+        response: &ResponseKey,
+        codings: &[ConsensusCoding],
+        note: &str,
+        actor: &str,
+    ) -> Result<()>;
 }
 
 /// What [`Store::reorder`] reorders.

@@ -10,6 +10,7 @@
 
 pub mod accounts;
 mod api;
+mod codebook;
 mod coding_api;
 mod coding_page;
 mod console;
@@ -17,6 +18,7 @@ mod console_design;
 mod error;
 pub mod i18n;
 mod participant;
+mod reconcile;
 mod security;
 mod setup;
 mod views;
@@ -151,6 +153,8 @@ impl Application {
         };
         let router = Router::new()
             .merge(console::routes())
+            .merge(codebook::routes())
+            .merge(reconcile::routes())
             .merge(participant::routes())
             .merge(setup::routes())
             .nest("/api/v1", api::routes())

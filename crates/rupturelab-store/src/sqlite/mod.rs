@@ -1,6 +1,7 @@
 //! The SQLite store: one study database is one file (WAL mode, foreign keys
 //! on, migrations embedded and applied on open).
 
+mod codebook;
 mod coding;
 mod web;
 
@@ -937,5 +938,85 @@ impl Store for SqliteStore {
         actor: &str,
     ) -> Result<i64> {
         coding::set_assignment(&self.pool, id, coder, assignment, actor).await
+    }
+
+    // --- codebook ---
+
+    async fn codebook(&self, id: StudyId) -> Result<Vec<crate::StoredCode>> {
+        codebook::codebook(&self.pool, id).await
+    }
+    async fn add_code(
+        &self,
+        id: StudyId,
+        new: &crate::NewCode,
+        actor: &str,
+    ) -> Result<crate::StoredCode> {
+        codebook::add_code(&self.pool, id, new, actor).await
+    }
+    async fn edit_code(
+        &self,
+        id: StudyId,
+        code: crate::CodeId,
+        edit: &crate::CodeEdit,
+        actor: &str,
+    ) -> Result<crate::StoredCode> {
+        codebook::edit_code(&self.pool, id, code, edit, actor).await
+    }
+    async fn move_code(
+        &self,
+        id: StudyId,
+        code: crate::CodeId,
+        to: crate::CodeMove,
+        actor: &str,
+    ) -> Result<()> {
+        codebook::move_code(&self.pool, id, code, to, actor).await
+    }
+    async fn merge_codes(
+        &self,
+        id: StudyId,
+        from: crate::CodeId,
+        into: crate::CodeId,
+        actor: &str,
+    ) -> Result<crate::MergeOutcome> {
+        codebook::merge_codes(&self.pool, id, from, into, actor).await
+    }
+    async fn delete_impact(&self, id: StudyId, code: crate::CodeId) -> Result<crate::DeleteImpact> {
+        codebook::delete_impact(&self.pool, id, code).await
+    }
+    async fn delete_code(
+        &self,
+        id: StudyId,
+        code: crate::CodeId,
+        actor: &str,
+    ) -> Result<crate::Deletion> {
+        codebook::delete_code(&self.pool, id, code, actor).await
+    }
+    async fn undo_delete_code(&self, id: StudyId, deletion: i64, actor: &str) -> Result<CodePath> {
+        codebook::undo_delete_code(&self.pool, id, deletion, actor).await
+    }
+    async fn replace_codebook(
+        &self,
+        id: StudyId,
+        codes: &[Code],
+        source: &str,
+        actor: &str,
+    ) -> Result<()> {
+        codebook::replace_codebook(&self.pool, id, codes, source, actor).await
+    }
+    async fn codebook_versions(&self, id: StudyId) -> Result<Vec<crate::CodebookVersion>> {
+        codebook::codebook_versions(&self.pool, id).await
+    }
+    async fn codebook_as_of(&self, id: StudyId, at: Timestamp) -> Result<Option<Vec<Code>>> {
+        codebook::codebook_as_of(&self.pool, id, at).await
+    }
+    async fn save_consensus(
+        &self,
+        id: StudyId,
+        response: &ResponseKey,
+        codings: &[crate::ConsensusCoding],
+        note: &str,
+        actor: &str,
+    ) -> Result<()> {
+        codebook::save_consensus(&self.pool, id, response, codings, note, actor).await
     }
 }
