@@ -17,6 +17,7 @@ pub mod i18n;
 mod participant;
 mod security;
 mod setup;
+mod training;
 mod views;
 
 use std::net::SocketAddr;
@@ -151,6 +152,7 @@ impl Application {
             .merge(console::routes())
             .merge(participant::routes())
             .merge(setup::routes())
+            .merge(training::routes())
             .nest("/api/v1", api::routes())
             .route("/static/{file}", get(views::static_file))
             .route("/healthz", get(|| async { "ok" }))
