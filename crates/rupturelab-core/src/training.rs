@@ -448,9 +448,13 @@ fn group_label(band: Option<String>, v: &AttrValue) -> String {
     band.unwrap_or_else(|| v.to_string())
 }
 
+/// Quotes shorter than this rarely stand on their own; they come last.
+pub const MIN_QUOTE_CHARS: usize = 40;
+
 /// Up to `per_theme` quotes per theme from the panel's coded answers about
 /// the segment (the coded span when there is one, else the whole answer),
-/// shortest first, cut at `max_chars` characters. Quotes carry no
+/// those of at least [`MIN_QUOTE_CHARS`] first, shortest first, cut at
+/// `max_chars` characters. Quotes carry no
 /// participant code or any other trace of who wrote them.
 pub fn panel_quotes(
     study: &StudyData,
@@ -461,7 +465,7 @@ pub fn panel_quotes(
 ) -> Vec<(CodePath, Vec<String>)> {
     let mut out = Vec::new();
     for theme in themes(study) {
-        let mut quotes: BTreeSet<(usize, String)> = BTreeSet::new();
+        let mut quotes: BTreeSet<(bool, usize, String)> = BTreeSet::new();
         for c in study.codings.iter().filter(|c| {
             c.coder.as_str() == layer
                 && c.response.segment.as_ref() == Some(segment)
@@ -479,9 +483,11 @@ pub fn panel_quotes(
                 continue;
             }
             let cut = cut_chars(quote, max_chars);
-            quotes.insert((cut.chars().count(), cut));
+            let len = cut.chars().count();
+            // Quotes long enough to say something come first, shortest first.
+            quotes.insert((len < MIN_QUOTE_CHARS, len, cut));
         }
-        let picked: Vec<String> = quotes.into_iter().take(per_theme).map(|q| q.1).collect();
+        let picked: Vec<String> = quotes.into_iter().take(per_theme).map(|q| q.2).collect();
         if !picked.is_empty() {
             out.push((theme.code, picked));
         }

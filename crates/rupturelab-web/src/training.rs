@@ -883,7 +883,6 @@ pub(crate) struct Chart {
     title: String,
     width: u32,
     height: u32,
-    label_w: u32,
     rows: Vec<Bar>,
     legend: Vec<(String, &'static str)>,
 }
@@ -896,20 +895,20 @@ struct Bar {
     heading: bool,
 }
 
-const BAR_MAX: u32 = 150;
+const BAR_MAX: u32 = 200;
 
 impl Chart {
-    /// One bar per row; rows with `None` share are category headings.
+    /// One bar per row, under its label (labels get the full width, so long
+    /// theme names are never cut); rows with `None` are category headings.
     fn single(title: &str, rows: Vec<(String, Option<(usize, usize)>)>) -> Chart {
-        let label_w = 150;
-        let mut y = 4;
+        let mut y = 0;
         let mut out = Vec::new();
         for (label, v) in rows {
             match v {
                 None => {
                     out.push(Bar {
                         label,
-                        y: y + 12,
+                        y: y + 14,
                         bars: Vec::new(),
                         heading: true,
                     });
@@ -920,55 +919,52 @@ impl Chart {
                     let w = (share * BAR_MAX as f64).round() as u32;
                     out.push(Bar {
                         label,
-                        y: y + 12,
+                        y: y + 11,
                         bars: vec![(
-                            label_w,
-                            y + 2,
+                            0,
+                            y + 15,
                             w,
                             "bar",
                             format!("{k}/{n} · {}", pct(share)),
-                            label_w + w + 4,
+                            w + 4,
                         )],
                         heading: false,
                     });
-                    y += 20;
+                    y += 32;
                 }
             }
         }
         Chart {
             title: title.to_string(),
-            width: label_w + BAR_MAX + 80,
-            height: y + 4,
-            label_w,
+            width: BAR_MAX + 80,
+            height: y + 2,
             rows: out,
             legend: Vec::new(),
         }
     }
 
-    /// Two bars per row (e.g. trainees beside the panel).
+    /// Two bars per row under its label (e.g. trainees beside the panel).
     fn paired(title: &str, rows: Vec<(String, f64, f64)>, names: (&str, &str)) -> Chart {
-        let label_w = 170;
-        let mut y = 4;
+        let mut y = 0;
         let mut out = Vec::new();
         for (label, a, b) in rows {
             let wa = (a * BAR_MAX as f64).round() as u32;
             let wb = (b * BAR_MAX as f64).round() as u32;
             out.push(Bar {
                 label,
-                y: y + 14,
+                y: y + 11,
                 bars: vec![
-                    (label_w, y + 2, wa, "bar", pct(a), label_w + wa + 4),
-                    (label_w, y + 15, wb, "bar alt", pct(b), label_w + wb + 4),
+                    (0, y + 15, wa, "bar", pct(a), wa + 4),
+                    (0, y + 28, wb, "bar alt", pct(b), wb + 4),
                 ],
                 heading: false,
             });
-            y += 30;
+            y += 46;
         }
         Chart {
             title: title.to_string(),
-            width: label_w + BAR_MAX + 50,
-            height: y + 4,
-            label_w,
+            width: BAR_MAX + 60,
+            height: y + 2,
             rows: out,
             legend: vec![
                 (names.0.to_string(), "bar"),
@@ -1681,13 +1677,13 @@ mod tests {
             "t",
             vec![
                 ("Cause".into(), None),
-                ("Patient".into(), Some((1, 4))),
+                ("Patient".into(), Some((1, 3))),
                 ("Therapist".into(), Some((0, 0))),
             ],
         );
         assert!(c.rows[0].heading);
-        assert_eq!(c.rows[1].bars[0].2, BAR_MAX / 4 + 1); // 37.5 rounds to 38
-        assert_eq!(c.rows[1].bars[0].4, "1/4 · 25%");
+        assert_eq!(c.rows[1].bars[0].2, 67); // 200 / 3 rounds to 67
+        assert_eq!(c.rows[1].bars[0].4, "1/3 · 33%");
         assert_eq!(c.rows[2].bars[0].2, 0);
     }
 }
