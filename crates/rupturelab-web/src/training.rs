@@ -1612,6 +1612,14 @@ async fn feedback_page(
                 asked.resolution |= a.resolution;
             }
         }
+        if asked == Asked::default() {
+            // The study's codings say nothing about these questions (no
+            // consensus yet): consider both causes and resolutions.
+            asked = Asked {
+                cause: true,
+                resolution: true,
+            };
+        }
         let starter = starter_prompts(ctx.lang);
         choose_prompts(&covered, asked)
             .into_iter()

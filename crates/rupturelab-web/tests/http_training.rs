@@ -560,3 +560,58 @@ async fn the_dashboard_shows_profiles_change_and_the_panel_and_exports_safe_csv(
     // No answer text leaves in the export.
     assert!(!csv.contains("avoiding"));
 }
+
+#[tokio::test]
+async fn a_turkish_module_speaks_turkish_and_the_marks_steer_the_prompt() {
+    let app = spawn_app().await;
+    let sup = app.researcher().await;
+    let path = "/studies/ornek-calisma-tr/training";
+    let (_, page) = app.get_text(&sup, path).await;
+    let csrf = csrf_in(&page).unwrap();
+    let prompts = starter_prompts(Language::Tr);
+    let mut form: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf),
+        ("title".into(), "Kopma alıştırmaları".into()),
+        ("segment".into(), "S1".into()),
+        ("question".into(), "Q1".into()),
+        ("question".into(), "Q2".into()),
+        ("feedback".into(), "model_codes".into()),
+        ("feedback".into(), "panel".into()),
+        ("feedback".into(), "prompt".into()),
+    ];
+    for p in PromptKind::ALL {
+        form.push((format!("prompt_{}", p.as_str()), prompts[&p].clone()));
+    }
+    let r = sup.post(app.url(path)).form(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let module = location(&r);
+    let tokens = add_trainees(&app, &sup, &module, &["S01"]).await;
+    let t = app.client();
+    let (_, home) = app.get_text(&t, &format!("/t/{}", tokens[0].1)).await;
+    assert!(home.contains("<html lang=\"tr\">") && home.contains("Alıştırmalar"));
+    let r = answer(
+        &app,
+        &t,
+        &tokens[0].1,
+        1,
+        "Terapist danışanı fazla zorladı.",
+        "Olanı birlikte konuşurduk.",
+        &["therapist", "relational"],
+    )
+    .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let (s, fb) = app
+        .get_text(&t, &format!("/t/{}/s/1/feedback", tokens[0].1))
+        .await;
+    assert_eq!(s, 200);
+    assert!(fb.contains("Otomatik kodlar") && fb.contains("Kendi işaretleriniz"));
+    assert!(fb.contains("<li>Terapistin katkısı</li>"), "{fb}");
+    // Therapist only → what the patient brings; relational only → the task.
+    assert!(fb.contains("Danışan bu âna neler getiriyor"), "{fb}");
+    assert!(fb.contains("görevde, hedeflerde"), "{fb}");
+    assert!(!fb.contains("üst-iletişim"));
+    // The panel overall; quotes and orientation were not chosen.
+    assert!(fb.contains("Tüm terapistler (n = "), "{fb}");
+    assert!(!fb.contains("id=\"quotes\""));
+    assert!(!fb.contains("Yönelime göre"));
+}
