@@ -70,6 +70,10 @@ pub fn routes() -> Router<AppState> {
             post(add_trainees),
         )
         .route(
+            "/studies/{study}/training/{module}/trainees/{code}",
+            get(trainee_page),
+        )
+        .route(
             "/studies/{study}/training/{module}/trainees/{code}/invite",
             post(reissue),
         )
@@ -793,6 +797,92 @@ async fn revoke(
         Some(format!("The link of {code} no longer works.")),
     )
     .await?;
+    Ok(render(&page)?.into_response())
+}
+
+struct ExerciseRow {
+    n: usize,
+    segment: String,
+    submitted: String,
+    answers: Vec<AnswerView>,
+    marks: String,
+}
+
+#[derive(Template)]
+#[template(path = "training_trainee.html")]
+struct TraineePage {
+    title: String,
+    s: Shell,
+    module_id: i64,
+    code: String,
+    exercises: Vec<ExerciseRow>,
+}
+
+/// One trainee's exercises with their answers, the model's codes and their
+/// marks, for the supervisor.
+async fn trainee_page(
+    State(state): State<AppState>,
+    Researcher(user): Researcher,
+    session: Session,
+    Path((study, module, code)): Path<(String, String, String)>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let m = module_of(&state, &info, &module).await?;
+    let id = state
+        .store
+        .trainee_id(m.id, &code)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let study_data = state.store.load_study(info.id).await?;
+    let code_name = |c: &rupturelab_core::CodePath| {
+        study_data
+            .code(c.as_str())
+            .map(|x| x.name.clone())
+            .unwrap_or_else(|| c.to_string())
+    };
+    let exercises = state
+        .store
+        .trainee_exercises(id)
+        .await?
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ExerciseRow {
+            n: i + 1,
+            segment: study_data
+                .segments
+                .iter()
+                .find(|s| s.key == e.segment)
+                .map(|s| format!("{} — {}", s.key, s.label))
+                .unwrap_or_else(|| e.segment.to_string()),
+            submitted: e.submitted_at.to_rfc3339(),
+            answers: e
+                .answers
+                .iter()
+                .map(|a| AnswerView {
+                    prompt: a.question.to_string(),
+                    text: answer_text(&a.answer),
+                    codes: a
+                        .auto_codes
+                        .iter()
+                        .map(|c| (code_name(&c.code), pct(c.confidence)))
+                        .collect(),
+                })
+                .collect(),
+            marks: e
+                .marks
+                .iter()
+                .map(|f| f.label(Language::En))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect();
+    let page = TraineePage {
+        title: format!("{code} — {}", m.spec.title),
+        s: shell(&session, &user, Some(&info)).await?,
+        module_id: m.id.0,
+        code,
+        exercises,
+    };
     Ok(render(&page)?.into_response())
 }
 

@@ -559,6 +559,29 @@ async fn the_dashboard_shows_profiles_change_and_the_panel_and_exports_safe_csv(
     assert!(rows[1].starts_with("'-T1,2,S3,"));
     // No answer text leaves in the export.
     assert!(!csv.contains("avoiding"));
+
+    // The supervisor reads one trainee's exercises; a coder cannot.
+    let (s, page) = app.get_text(&sup, &format!("{module}/trainees/-T1")).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("She is avoiding the homework"));
+    assert!(
+        page.contains("Therapist&#39;s contribution, Relationship, Relational resolution")
+            || page.contains("Therapist's contribution, Relationship, Relational resolution"),
+        "{page}"
+    );
+    assert_eq!(
+        app.get_text(&sup, &format!("{module}/trainees/T99"))
+            .await
+            .0,
+        404
+    );
+    let coder = app.client();
+    app.login(&coder, CODER).await;
+    let (s, body) = app
+        .get_text(&coder, &format!("{module}/trainees/-T1"))
+        .await;
+    assert_eq!(s, 403);
+    assert!(!body.contains("avoiding"));
 }
 
 #[tokio::test]
