@@ -1094,6 +1094,7 @@ pub(crate) struct Ui {
     open: &'static str,
     see_feedback: &'static str,
     transcript: &'static str,
+    recording: &'static str,
     questions: &'static str,
     marks_legend: &'static str,
     marks_hint: &'static str,
@@ -1130,6 +1131,7 @@ const UI_EN: Ui = Ui {
     open: "Start",
     see_feedback: "See feedback",
     transcript: "Transcript",
+    recording: "Recording",
     questions: "Your answer",
     marks_legend: "What did your answer address? (optional)",
     marks_hint: "Tick what you think your answer covered; the feedback compares it with the automatic coding.",
@@ -1166,6 +1168,7 @@ const UI_TR: Ui = Ui {
     open: "Başla",
     see_feedback: "Geri bildirimi gör",
     transcript: "Döküm",
+    recording: "Kayıt",
     questions: "Cevabınız",
     marks_legend: "Cevabınız neyi ele aldı? (isteğe bağlı)",
     marks_hint: "Cevabınızın neleri kapsadığını düşünüyorsanız işaretleyin; geri bildirim bunu otomatik kodlamayla karşılaştırır.",
@@ -1346,6 +1349,34 @@ struct TurnView {
     text: String,
 }
 
+/// The segment's recording, as the participant runner shows it: a player
+/// for a web or site-local reference (start/end as a media fragment), the
+/// reference as text otherwise.
+struct MediaV {
+    src: Option<String>,
+    reference: String,
+    audio: bool,
+}
+
+fn media_view(m: &rupturelab_core::Media) -> MediaV {
+    let playable = m.reference.starts_with("https://")
+        || m.reference.starts_with("http://")
+        || (m.reference.starts_with('/') && !m.reference.starts_with("//"));
+    let frag = match (m.start_ms, m.end_ms) {
+        (Some(a), Some(b)) => format!("#t={},{}", a as f64 / 1000.0, b as f64 / 1000.0),
+        (Some(a), None) => format!("#t={}", a as f64 / 1000.0),
+        _ => String::new(),
+    };
+    let lower = m.reference.to_ascii_lowercase();
+    MediaV {
+        src: playable.then(|| format!("{}{frag}", m.reference)),
+        reference: m.reference.clone(),
+        audio: [".mp3", ".wav", ".m4a", ".ogg", ".oga", ".flac"]
+            .iter()
+            .any(|e| lower.ends_with(e)),
+    }
+}
+
 struct QView {
     name: String,
     prompt: String,
@@ -1368,6 +1399,7 @@ struct ExercisePage {
     token: String,
     n: usize,
     label: String,
+    media: Option<MediaV>,
     turns: Vec<TurnView>,
     csrf: String,
     questions: Vec<QView>,
@@ -1430,6 +1462,7 @@ async fn exercise_view(
         token: ctx.token.clone(),
         n,
         label: segment.label.clone(),
+        media: segment.media.as_ref().map(media_view),
         turns: segment
             .turns
             .iter()

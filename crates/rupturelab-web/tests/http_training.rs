@@ -609,7 +609,28 @@ async fn a_turkish_module_speaks_turkish_and_the_marks_steer_the_prompt() {
     assert_eq!(r.status().as_u16(), 303);
     let module = location(&r);
     let tokens = add_trainees(&app, &sup, &module, &["S01"]).await;
+    // The segment's recording is shown as in the participant runner.
+    let sid = rupturelab_store::find_study(app.store.as_ref(), Some("ornek-calisma-tr"))
+        .await
+        .unwrap()
+        .id;
+    let s1 = rupturelab_core::Key::parse("S1").unwrap();
+    let mut seg = app.store.segment(sid, &s1).await.unwrap().unwrap();
+    seg.media = Some(rupturelab_core::Media {
+        reference: "https://media.example.org/s1.mp3".into(),
+        start_ms: Some(2000),
+        end_ms: None,
+    });
+    app.store.upsert_segment(sid, &seg).await.unwrap();
     let t = app.client();
+    let (_, ex) = app.get_text(&t, &format!("/t/{}/s/1", tokens[0].1)).await;
+    assert!(
+        ex.contains(
+            "<audio controls preload=\"metadata\" src=\"https://media.example.org/s1.mp3#t=2\">"
+        ),
+        "{ex}"
+    );
+    assert!(ex.contains("<h2>Kayıt</h2>"));
     let (_, home) = app.get_text(&t, &format!("/t/{}", tokens[0].1)).await;
     assert!(home.contains("<html lang=\"tr\">") && home.contains("Alıştırmalar"));
     let r = answer(
