@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+pub mod coding;
 pub mod sqlite;
 pub mod training;
 pub mod web;
@@ -18,6 +19,10 @@ use rupturelab_core::{
     Segment, Settings, StudyData, Timestamp,
 };
 
+pub use coding::{
+    Assignment, CoderStatus, CodingChange, CodingId, CodingSetup, CodingTarget, MemoOn, NewCoding,
+    QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
+};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -72,6 +77,13 @@ pub enum StoreError {
     /// The participant has submitted; their answers can no longer change.
     #[error("the answers were submitted and are locked")]
     Locked,
+    /// The thing named does not exist (a coding, a response, a coder…).
+    #[error("{0}")]
+    NotFound(String),
+    /// The change conflicts with what is stored: an edit based on a version
+    /// that has changed since, or a coding that exists already.
+    #[error("{0}")]
+    Conflict(String),
     /// A migration failed.
     #[error("cannot upgrade the database schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -208,6 +220,101 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Marks the participant completed; their answers are locked from now on.
     async fn submit(&self, participant: ParticipantId) -> Result<()>;
+
+    // --- coding ---
+
+    /// The study's coders (the consensus layer included), in order.
+    async fn coders(&self, id: StudyId) -> Result<Vec<Key>>;
+    /// Creates the coder if the study has none of this name (a web user
+    /// codes as the coder named like their user name).
+    async fn ensure_coder(&self, id: StudyId, name: &Key) -> Result<()>;
+    /// An open answer with its question, for the coding screen (`None` when
+    /// the study has no such open answer).
+    async fn coding_target(
+        &self,
+        id: StudyId,
+        response: ResponseId,
+    ) -> Result<Option<CodingTarget>>;
+    /// The open answers with text, in study order, with per-coder status,
+    /// limited to `coder`'s assigned share when they have one.
+    async fn coding_queue(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        filter: &QueueFilter,
+    ) -> Result<Vec<QueueItem>>;
+    /// Every coding of a response (all coders), in creation order.
+    async fn response_codings(
+        &self,
+        id: StudyId,
+        response: ResponseId,
+    ) -> Result<Vec<StoredCoding>>;
+    /// One coding.
+    async fn coding(&self, id: StudyId, coding: CodingId) -> Result<Option<StoredCoding>>;
+    /// Adds a coding (creating its coder if new) with an audit event and an
+    /// undo step; `Conflict` if the same coder applied the same code to the
+    /// same span already, `Invalid` for an unknown code or a span outside the text.
+    async fn add_coding(&self, id: StudyId, new: &NewCoding, actor: &str) -> Result<StoredCoding>;
+    /// Changes a coding if its version is still `seen_version` (else
+    /// `Conflict`, nothing changed); records an audit event and an undo step.
+    async fn update_coding(
+        &self,
+        id: StudyId,
+        coding: CodingId,
+        seen_version: i64,
+        change: &CodingChange,
+        actor: &str,
+    ) -> Result<StoredCoding>;
+    /// Removes a coding if its version is still `seen_version` (else
+    /// `Conflict`); returns the removed row.
+    async fn delete_coding(
+        &self,
+        id: StudyId,
+        coding: CodingId,
+        seen_version: i64,
+        actor: &str,
+    ) -> Result<StoredCoding>;
+    /// Undoes the coder's last coding step (`None`: nothing to undo);
+    /// `Conflict` if the coding changed since that step.
+    async fn undo_coding(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        actor: &str,
+    ) -> Result<Option<UndoOutcome>>;
+    /// Redoes the coder's last undone step (`None`: nothing to redo).
+    async fn redo_coding(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        actor: &str,
+    ) -> Result<Option<UndoOutcome>>;
+    /// How many steps the coder can undo and redo.
+    async fn undo_depth(&self, id: StudyId, coder: &Key) -> Result<(i64, i64)>;
+    /// Writes (or, with empty text, removes) `author`'s memo on a response or
+    /// a code, with an audit event.
+    async fn set_memo(&self, id: StudyId, on: &MemoOn, author: &str, text: &str) -> Result<()>;
+    /// Every author's memo on a response or code.
+    async fn memos_on(&self, id: StudyId, on: &MemoOn) -> Result<Vec<StoredMemo>>;
+    /// Every memo on a code in the study.
+    async fn code_memos(&self, id: StudyId) -> Result<Vec<StoredMemo>>;
+    /// The study's codebook in order (parents before children), for the coding screen.
+    async fn coding_codebook(&self, id: StudyId) -> Result<Vec<rupturelab_core::Code>>;
+    /// Blind mode and the coders' assignments and progress.
+    async fn coding_setup(&self, id: StudyId) -> Result<CodingSetup>;
+    /// Whether the study is blind (cheaper than `coding_setup`).
+    async fn coding_blind(&self, id: StudyId) -> Result<bool>;
+    /// Turns blind mode on or off (audited).
+    async fn set_blind(&self, id: StudyId, blind: bool, actor: &str) -> Result<()>;
+    /// Sets a coder's assignment (creating the coder if new; audited);
+    /// returns how many responses it assigns.
+    async fn set_assignment(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        assignment: Assignment,
+        actor: &str,
+    ) -> Result<i64>;
 
     // --- training ---
     // Training mode (supervision exercises). The defaults refuse, so that a

@@ -33,7 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/account", get(account))
         .route("/account/token", post(new_api_token))
-        .route("/coding", get(coding))
         .route("/studies", get(studies))
         .route("/studies/{study}", get(dashboard))
         .route(
@@ -257,21 +256,6 @@ async fn new_api_token(
         s: shell(&session, &user, None).await?,
         role: user.role.as_str(),
         new_token: Some(token),
-    };
-    Ok(render(&page)?.into_response())
-}
-
-#[derive(Template)]
-#[template(path = "coding.html")]
-struct CodingPage {
-    title: String,
-    s: Shell,
-}
-
-async fn coding(AnyUser(user): AnyUser, session: Session) -> Result<Response, Error> {
-    let page = CodingPage {
-        title: "Coding — RuptureLab".into(),
-        s: shell(&session, &user, None).await?,
     };
     Ok(render(&page)?.into_response())
 }

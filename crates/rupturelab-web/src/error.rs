@@ -25,6 +25,9 @@ pub enum Error {
     /// 404: no such page or thing.
     #[error("not found")]
     NotFound,
+    /// 404 with a message saying what is missing (API calls).
+    #[error("{0}")]
+    NotFoundMsg(String),
     /// 404 on a participant link that is unknown or revoked.
     #[error("this study link is not valid")]
     UnknownLink,
@@ -50,6 +53,8 @@ impl From<StoreError> for Error {
                 Error::Conflict(e.to_string())
             }
             StoreError::Locked => Error::Conflict(e.to_string()),
+            StoreError::Conflict(m) => Error::Conflict(m),
+            StoreError::NotFound(_) => Error::NotFoundMsg(e.to_string()),
             StoreError::Invalid(m) => Error::Invalid(m),
             StoreError::StudyExists(_) => Error::Conflict(e.to_string()),
             other => Error::Internal(other.to_string()),
@@ -70,7 +75,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            Error::NotFound | Error::UnknownLink => StatusCode::NOT_FOUND,
+            Error::NotFound | Error::NotFoundMsg(_) | Error::UnknownLink => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,

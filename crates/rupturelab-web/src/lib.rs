@@ -10,6 +10,8 @@
 
 pub mod accounts;
 mod api;
+mod coding_api;
+mod coding_page;
 mod console;
 mod console_design;
 mod error;
@@ -154,6 +156,7 @@ impl Application {
             .merge(setup::routes())
             .merge(training::routes())
             .nest("/api/v1", api::routes())
+            .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))
             .route("/healthz", get(|| async { "ok" }))
             .fallback(views::not_found)

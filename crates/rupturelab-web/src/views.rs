@@ -61,6 +61,8 @@ pub async fn not_found() -> Response {
 const APP_CSS: &str = include_str!("../static/app.css");
 const AUTOSAVE_JS: &str = include_str!("../static/autosave.js");
 const TRANSCRIPT_JS: &str = include_str!("../static/transcript.js");
+const CODING_JS: &str = include_str!("../static/coding.js");
+const CODING_CSS: &str = include_str!("../static/coding.css");
 
 /// Serves the embedded static assets.
 pub async fn static_file(Path(file): Path<String>) -> Response {
@@ -68,6 +70,8 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
         "app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "autosave.js" => (AUTOSAVE_JS, "text/javascript; charset=utf-8"),
         "transcript.js" => (TRANSCRIPT_JS, "text/javascript; charset=utf-8"),
+        "coding.js" => (CODING_JS, "text/javascript; charset=utf-8"),
+        "coding.css" => (CODING_CSS, "text/css; charset=utf-8"),
         _ => return Error::NotFound.into_response(),
     };
     (

@@ -1,6 +1,7 @@
 //! The SQLite store: one study database is one file (WAL mode, foreign keys
 //! on, migrations embedded and applied on open).
 
+mod coding;
 mod training;
 mod web;
 
@@ -13,6 +14,7 @@ use rupturelab_core::*;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use crate::coding::*;
 use crate::web::*;
 use crate::{codec, DbPool, Result, Store, StoreError, StudyId, StudyInfo};
 
@@ -831,6 +833,111 @@ impl Store for SqliteStore {
     }
     async fn submit(&self, participant: ParticipantId) -> Result<()> {
         web::submit(&self.pool, participant).await
+    }
+
+    // --- coding ---
+
+    async fn coders(&self, id: StudyId) -> Result<Vec<Key>> {
+        coding::coders(&self.pool, id).await
+    }
+    async fn ensure_coder(&self, id: StudyId, name: &Key) -> Result<()> {
+        coding::ensure_coder(&self.pool, id, name).await
+    }
+    async fn coding_target(
+        &self,
+        id: StudyId,
+        response: ResponseId,
+    ) -> Result<Option<CodingTarget>> {
+        coding::coding_target(&self.pool, id, response).await
+    }
+    async fn coding_queue(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        filter: &QueueFilter,
+    ) -> Result<Vec<QueueItem>> {
+        coding::coding_queue(&self.pool, id, coder, filter).await
+    }
+    async fn response_codings(
+        &self,
+        id: StudyId,
+        response: ResponseId,
+    ) -> Result<Vec<StoredCoding>> {
+        coding::response_codings(&self.pool, id, response).await
+    }
+    async fn coding(&self, id: StudyId, c: CodingId) -> Result<Option<StoredCoding>> {
+        coding::coding(&self.pool, id, c).await
+    }
+    async fn add_coding(&self, id: StudyId, new: &NewCoding, actor: &str) -> Result<StoredCoding> {
+        coding::add_coding(&self.pool, id, new, actor).await
+    }
+    async fn update_coding(
+        &self,
+        id: StudyId,
+        c: CodingId,
+        seen_version: i64,
+        change: &CodingChange,
+        actor: &str,
+    ) -> Result<StoredCoding> {
+        coding::update_coding(&self.pool, id, c, seen_version, change, actor).await
+    }
+    async fn delete_coding(
+        &self,
+        id: StudyId,
+        c: CodingId,
+        seen_version: i64,
+        actor: &str,
+    ) -> Result<StoredCoding> {
+        coding::delete_coding(&self.pool, id, c, seen_version, actor).await
+    }
+    async fn undo_coding(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        actor: &str,
+    ) -> Result<Option<UndoOutcome>> {
+        coding::undo_coding(&self.pool, id, coder, actor).await
+    }
+    async fn redo_coding(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        actor: &str,
+    ) -> Result<Option<UndoOutcome>> {
+        coding::redo_coding(&self.pool, id, coder, actor).await
+    }
+    async fn undo_depth(&self, id: StudyId, coder: &Key) -> Result<(i64, i64)> {
+        coding::undo_depth(&self.pool, id, coder).await
+    }
+    async fn set_memo(&self, id: StudyId, on: &MemoOn, author: &str, text: &str) -> Result<()> {
+        coding::set_memo(&self.pool, id, on, author, text).await
+    }
+    async fn memos_on(&self, id: StudyId, on: &MemoOn) -> Result<Vec<StoredMemo>> {
+        coding::memos_on(&self.pool, id, on).await
+    }
+    async fn code_memos(&self, id: StudyId) -> Result<Vec<StoredMemo>> {
+        coding::code_memos(&self.pool, id).await
+    }
+    async fn coding_codebook(&self, id: StudyId) -> Result<Vec<Code>> {
+        coding::coding_codebook(&self.pool, id).await
+    }
+    async fn coding_setup(&self, id: StudyId) -> Result<CodingSetup> {
+        coding::coding_setup(&self.pool, id).await
+    }
+    async fn coding_blind(&self, id: StudyId) -> Result<bool> {
+        coding::coding_blind(&self.pool, id).await
+    }
+    async fn set_blind(&self, id: StudyId, blind: bool, actor: &str) -> Result<()> {
+        coding::set_blind(&self.pool, id, blind, actor).await
+    }
+    async fn set_assignment(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        assignment: Assignment,
+        actor: &str,
+    ) -> Result<i64> {
+        coding::set_assignment(&self.pool, id, coder, assignment, actor).await
     }
 
     // --- training ---
