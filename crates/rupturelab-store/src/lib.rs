@@ -7,6 +7,7 @@ pub mod codebook;
 mod codec;
 pub mod coding;
 pub mod sqlite;
+pub mod training;
 pub mod web;
 
 use std::path::Path;
@@ -383,6 +384,98 @@ pub trait Store: Send + Sync {
         note: &str,
         actor: &str,
     ) -> Result<()>;
+    // --- training ---
+    // Training mode (supervision exercises). The defaults refuse, so that a
+    // backend without training tables still builds; SQLite implements them
+    // in `sqlite/training.rs`.
+
+    /// Creates a training module of a study (audited as `training.module.add` by `actor`).
+    async fn create_training_module(
+        &self,
+        _study: StudyId,
+        _module: &training::NewModule,
+        _actor: &str,
+    ) -> Result<training::ModuleId> {
+        Err(no_training())
+    }
+    /// The modules of a study, oldest first.
+    async fn training_modules(&self, _study: StudyId) -> Result<Vec<training::TrainingModule>> {
+        Err(no_training())
+    }
+    /// One module.
+    async fn training_module(
+        &self,
+        _id: training::ModuleId,
+    ) -> Result<Option<training::TrainingModule>> {
+        Err(no_training())
+    }
+    /// Adds a trainee with the hash of their first link (audited as
+    /// `training.trainee.add`); `Invalid` if the code is taken in the module.
+    async fn add_trainee(
+        &self,
+        _module: training::ModuleId,
+        _code: &str,
+        _token_hash: &str,
+        _actor: &str,
+    ) -> Result<training::TraineeId> {
+        Err(no_training())
+    }
+    /// Finds a trainee of a module by code.
+    async fn trainee_id(
+        &self,
+        _module: training::ModuleId,
+        _code: &str,
+    ) -> Result<Option<training::TraineeId>> {
+        Err(no_training())
+    }
+    /// Revokes the trainee's active link and stores the hash of a new one
+    /// (`None`: only revoke). Audited as `training.link.issue` / `training.link.revoke`.
+    async fn set_trainee_link(
+        &self,
+        _trainee: training::TraineeId,
+        _token_hash: Option<&str>,
+        _actor: &str,
+    ) -> Result<()> {
+        Err(no_training())
+    }
+    /// Finds the trainee of an active link by the token's hash.
+    async fn trainee_by_token(&self, _token_hash: &str) -> Result<Option<training::TraineeRecord>> {
+        Err(no_training())
+    }
+    /// The supervisor's list of a module's trainees, by code.
+    async fn trainee_overview(
+        &self,
+        _module: training::ModuleId,
+    ) -> Result<Vec<training::TraineeOverview>> {
+        Err(no_training())
+    }
+    /// Stores a submitted exercise; `Locked` if the trainee already did this segment.
+    async fn save_exercise(
+        &self,
+        _trainee: training::TraineeId,
+        _exercise: &training::Exercise,
+    ) -> Result<()> {
+        Err(no_training())
+    }
+    /// A trainee's exercises in the order submitted.
+    async fn trainee_exercises(
+        &self,
+        _trainee: training::TraineeId,
+    ) -> Result<Vec<training::Exercise>> {
+        Err(no_training())
+    }
+    /// Every exercise of a module as (trainee code, exercise), by trainee
+    /// code then in the order submitted.
+    async fn module_exercises(
+        &self,
+        _module: training::ModuleId,
+    ) -> Result<Vec<(String, training::Exercise)>> {
+        Err(no_training())
+    }
+}
+
+fn no_training() -> StoreError {
+    StoreError::Invalid("training mode is not available on this database backend yet".into())
 }
 
 /// What [`Store::reorder`] reorders.

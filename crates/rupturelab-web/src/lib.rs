@@ -21,6 +21,7 @@ mod participant;
 mod reconcile;
 mod security;
 mod setup;
+mod training;
 mod views;
 
 use std::net::SocketAddr;
@@ -157,6 +158,7 @@ impl Application {
             .merge(reconcile::routes())
             .merge(participant::routes())
             .merge(setup::routes())
+            .merge(training::routes())
             .nest("/api/v1", api::routes())
             .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))

@@ -3,6 +3,7 @@
 
 mod codebook;
 mod coding;
+mod training;
 mod web;
 
 use std::collections::{BTreeMap, HashMap};
@@ -1018,5 +1019,80 @@ impl Store for SqliteStore {
         actor: &str,
     ) -> Result<()> {
         codebook::save_consensus(&self.pool, id, response, codings, note, actor).await
+    // --- training ---
+    async fn create_training_module(
+        &self,
+        study: StudyId,
+        module: &crate::training::NewModule,
+        actor: &str,
+    ) -> Result<crate::training::ModuleId> {
+        training::create_module(&self.pool, study, module, actor).await
+    }
+    async fn training_modules(
+        &self,
+        study: StudyId,
+    ) -> Result<Vec<crate::training::TrainingModule>> {
+        training::modules(&self.pool, study).await
+    }
+    async fn training_module(
+        &self,
+        id: crate::training::ModuleId,
+    ) -> Result<Option<crate::training::TrainingModule>> {
+        training::module(&self.pool, id).await
+    }
+    async fn add_trainee(
+        &self,
+        module: crate::training::ModuleId,
+        code: &str,
+        token_hash: &str,
+        actor: &str,
+    ) -> Result<crate::training::TraineeId> {
+        training::add_trainee(&self.pool, module, code, token_hash, actor).await
+    }
+    async fn trainee_id(
+        &self,
+        module: crate::training::ModuleId,
+        code: &str,
+    ) -> Result<Option<crate::training::TraineeId>> {
+        training::trainee_id(&self.pool, module, code).await
+    }
+    async fn set_trainee_link(
+        &self,
+        trainee: crate::training::TraineeId,
+        token_hash: Option<&str>,
+        actor: &str,
+    ) -> Result<()> {
+        training::set_link(&self.pool, trainee, token_hash, actor).await
+    }
+    async fn trainee_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<crate::training::TraineeRecord>> {
+        training::trainee_by_token(&self.pool, token_hash).await
+    }
+    async fn trainee_overview(
+        &self,
+        module: crate::training::ModuleId,
+    ) -> Result<Vec<crate::training::TraineeOverview>> {
+        training::overview(&self.pool, module).await
+    }
+    async fn save_exercise(
+        &self,
+        trainee: crate::training::TraineeId,
+        exercise: &crate::training::Exercise,
+    ) -> Result<()> {
+        training::save_exercise(&self.pool, trainee, exercise).await
+    }
+    async fn trainee_exercises(
+        &self,
+        trainee: crate::training::TraineeId,
+    ) -> Result<Vec<crate::training::Exercise>> {
+        training::exercises(&self.pool, trainee).await
+    }
+    async fn module_exercises(
+        &self,
+        module: crate::training::ModuleId,
+    ) -> Result<Vec<(String, crate::training::Exercise)>> {
+        training::module_exercises(&self.pool, module).await
     }
 }
