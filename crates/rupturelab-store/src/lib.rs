@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+pub mod report;
 pub mod sqlite;
 pub mod web;
 
@@ -17,6 +18,7 @@ use rupturelab_core::{
     Segment, Settings, StudyData, Timestamp,
 };
 
+pub use report::{QuoteRule, QuoteRuleKind};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -207,6 +209,20 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Marks the participant completed; their answers are locked from now on.
     async fn submit(&self, participant: ParticipantId) -> Result<()>;
+
+    // --- report ---
+
+    /// The study's quote pins and exclusions: pins first, each kind in the order added.
+    async fn quote_rules(&self, id: StudyId) -> Result<Vec<QuoteRule>>;
+    /// Stores a pin or exclusion (false if the study has it already) and
+    /// audits it. It must name an answer of the study and a theme of its
+    /// codebook (a pin always names one). A pin replaces an exclusion of the
+    /// same answer and theme, and the other way round.
+    async fn add_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
+    /// Removes a pin or exclusion (false if there was none) and audits it.
+    async fn remove_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
+    /// Removes every pin and exclusion of the study (audited); returns how many there were.
+    async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64>;
 }
 
 /// What [`Store::reorder`] reorders.

@@ -15,6 +15,7 @@ mod console_design;
 mod error;
 pub mod i18n;
 mod participant;
+mod report_page;
 mod security;
 mod views;
 
@@ -139,6 +140,7 @@ impl Application {
         let router = Router::new()
             .merge(console::routes())
             .merge(participant::routes())
+            .merge(report_page::routes())
             .nest("/api/v1", api::routes())
             .route("/static/{file}", get(views::static_file))
             .route("/healthz", get(|| async { "ok" }))

@@ -1,6 +1,7 @@
 //! The SQLite store: one study database is one file (WAL mode, foreign keys
 //! on, migrations embedded and applied on open).
 
+mod report;
 mod web;
 
 use std::collections::{BTreeMap, HashMap};
@@ -869,5 +870,29 @@ impl Store for SqliteStore {
     }
     async fn submit(&self, participant: ParticipantId) -> Result<()> {
         web::submit(&self.pool, participant).await
+    }
+
+    // --- report ---
+    async fn quote_rules(&self, id: StudyId) -> Result<Vec<crate::QuoteRule>> {
+        report::quote_rules(&self.pool, id).await
+    }
+    async fn add_quote_rule(
+        &self,
+        id: StudyId,
+        rule: &crate::QuoteRule,
+        actor: &str,
+    ) -> Result<bool> {
+        report::add_quote_rule(&self.pool, id, rule, actor).await
+    }
+    async fn remove_quote_rule(
+        &self,
+        id: StudyId,
+        rule: &crate::QuoteRule,
+        actor: &str,
+    ) -> Result<bool> {
+        report::remove_quote_rule(&self.pool, id, rule, actor).await
+    }
+    async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64> {
+        report::clear_quote_rules(&self.pool, id, actor).await
     }
 }
