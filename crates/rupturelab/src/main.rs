@@ -228,7 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             views::responses(&study, filter)?
         }
         Command::Interop(cmd) => {
-            interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?
+            interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref(), format).await?
         }
         Command::Serve(args) => {
             return serve_cmd::serve(&db_path(&cli, args.demo), args).await;

@@ -97,7 +97,7 @@ fn choose_format(format: Format, out: &Path) -> Result<rupturelab_report::Format
                 ),
             }
         }
-        Format::Csv | Format::Json => {
+        Format::Csv | Format::Json | Format::Xlsx => {
             bail!("a report is written as html, md or docx; use --format html|md|docx")
         }
     })
