@@ -143,7 +143,7 @@ async fn a_researcher_pins_and_excludes_quotes_on_the_page_and_downloads_reports
 
     // Downloads in each format, with the stored pin applied.
     for (format, ctype, magic) in [
-        ("html", "text/html", &b"<!doctype html>"[..]),
+        ("html", "text/html", &b"<!DOCTYPE html>"[..]),
         ("md", "text/markdown", &b"# "[..]),
         (
             "docx",

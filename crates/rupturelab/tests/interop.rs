@@ -245,7 +245,7 @@ fn export_table_format_flag_chooses_csv_or_xlsx() {
         .assert()
         .success();
     let cb = std::fs::read_to_string(d.join("cb.csv")).unwrap();
-    assert!(cb.starts_with("code_path,"), "{cb}");
+    assert!(cb.starts_with("code,name,"), "{cb}");
     // The flag and the file name must agree.
     cmd(d, "a.db")
         .args(["export-table", "--format", "xlsx", "--out", "t.csv"])
