@@ -6,6 +6,7 @@
 pub mod codebook;
 mod codec;
 pub mod coding;
+pub mod report;
 pub mod sqlite;
 pub mod training;
 pub mod web;
@@ -28,6 +29,7 @@ pub use coding::{
     Assignment, CoderStatus, CodingChange, CodingId, CodingSetup, CodingTarget, MemoOn, NewCoding,
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
 };
+pub use report::{QuoteRule, QuoteRuleKind};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -472,6 +474,20 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(String, training::Exercise)>> {
         Err(no_training())
     }
+
+    // --- report ---
+
+    /// The study's quote pins and exclusions: pins first, each kind in the order added.
+    async fn quote_rules(&self, id: StudyId) -> Result<Vec<QuoteRule>>;
+    /// Stores a pin or exclusion (false if the study has it already) and
+    /// audits it. It must name an answer of the study and a theme of its
+    /// codebook (a pin always names one). A pin replaces an exclusion of the
+    /// same answer and theme, and the other way round.
+    async fn add_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
+    /// Removes a pin or exclusion (false if there was none) and audits it.
+    async fn remove_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
+    /// Removes every pin and exclusion of the study (audited); returns how many there were.
+    async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64>;
 }
 
 fn no_training() -> StoreError {

@@ -19,6 +19,7 @@ mod error;
 pub mod i18n;
 mod participant;
 mod reconcile;
+mod report_page;
 mod security;
 mod setup;
 mod training;
@@ -159,6 +160,7 @@ impl Application {
             .merge(participant::routes())
             .merge(setup::routes())
             .merge(training::routes())
+            .merge(report_page::routes())
             .nest("/api/v1", api::routes())
             .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))
