@@ -346,13 +346,15 @@ async fn researcher_edits_the_codebook_by_keyboard_and_reconciles_a_disagreement
         let rpage = "/studies/rupture-study/reconcile";
         c.goto(&app.url(rpage)).await.unwrap();
         let section = c.find(Locator::Css("section.disagreement")).await.unwrap();
+        // Rendered text: badges may be upper-cased by the style sheet.
         let h2 = section
             .find(Locator::Css("h2"))
             .await
             .unwrap()
             .text()
             .await
-            .unwrap();
+            .unwrap()
+            .to_lowercase();
         shots.take(&c, "reconcile").await;
         let p = section
             .find(Locator::Css("input[name=participant]"))
@@ -407,7 +409,8 @@ async fn researcher_edits_the_codebook_by_keyboard_and_reconciles_a_disagreement
                 .unwrap()
                 .text()
                 .await
-                .unwrap(),
+                .unwrap()
+                .to_lowercase(),
             format!("{} reconciled", h2.trim_end_matches(" reconciled"))
         );
         let note = again
