@@ -8,152 +8,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::browser::*;
 use common::*;
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
 use rupturelab_core::{StudyData, CONSENSUS};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_browser(profile: &Path) -> (Driver, Client) {
-    for bin in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            Path::new(bin).exists(),
-            "{bin} is missing: install Debian's chromium and chromium-driver (scripts/test does)"
-        );
-    }
-    let port = free_port();
-    let driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "chromedriver did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=414,900", "--lang=tr-TR",
-            ]
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a chromedriver session");
-    (driver, client)
-}
-
-struct Shots {
-    dir: PathBuf,
-    n: usize,
-}
-
-impl Shots {
-    async fn take(&mut self, c: &Client, name: &str) {
-        self.n += 1;
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.n)), png).unwrap();
-    }
-}
-
-async fn path_of(c: &Client) -> String {
-    c.current_url().await.unwrap().path().to_string()
-}
-
-/// Clicks the element with `id` and waits until the browser is at `path`.
-/// Clicks the element and waits for the page it leads to. Every click
-/// this is used for submits a form, so the old document must be gone
-/// (its `<html>` element stale) before the new one counts: a form that
-/// posts back to its own path would otherwise match before it loads.
-async fn click_to(c: &Client, id: &str, path: &str) {
-    let old = c.find(Locator::Css("html")).await.unwrap();
-    c.find(Locator::Id(id))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        let at = path_of(c).await;
-        if at == path && old.tag_name().await.is_err() && c.find(Locator::Css("body")).await.is_ok()
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "after #{id} at {at}, not {path}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Clicks the element matching `css` and waits for a new document at `path`.
-async fn click_css_to(c: &Client, css: &str, path: &str) {
-    let old = c.find(Locator::Css("html")).await.unwrap();
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_new_page(c, old, path, css).await;
-}
-
-async fn wait_new_page(c: &Client, old: fantoccini::elements::Element, path: &str, what: &str) {
-    let start = Instant::now();
-    loop {
-        let at = path_of(c).await;
-        if at == path && old.tag_name().await.is_err() && c.find(Locator::Css("body")).await.is_ok()
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "after {what} at {at}, not {path}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn study_data(app: &TestApp) -> StudyData {
     let info = app
@@ -223,14 +83,7 @@ async fn wait_status(c: &Client, what: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn researcher_edits_the_codebook_by_keyboard_and_reconciles_a_disagreement_in_chromium() {
     let app = spawn_app().await;
-    let shots_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots-codebook");
-    let _ = std::fs::remove_dir_all(&shots_dir);
-    std::fs::create_dir_all(&shots_dir).unwrap();
-    println!("screenshots: {}", shots_dir.display());
-    let mut shots = Shots {
-        dir: shots_dir,
-        n: 0,
-    };
+    let mut shots = Shots::new("codebook");
     let before = study_data(&app).await;
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = start_browser(profile.path()).await;
