@@ -34,8 +34,8 @@ use rupturelab_core::{
     Answer, Key, Language, Question, QuestionKind, QuestionScope, StudyData, Timestamp, CONSENSUS,
 };
 use rupturelab_store::training::{
-    AutoCode, Exercise, ExerciseAnswer, FeedbackOptions, ModuleId, NewModule, TraineeRecord,
-    TrainingModule,
+    AutoCode, Exercise, ExerciseAnswer, FeedbackOptions, ModuleId, NewModule, TraineeId,
+    TraineeRecord, TrainingModule,
 };
 use rupturelab_store::{StudyDesign, StudyInfo};
 use tower_sessions::Session;
@@ -356,6 +356,24 @@ async fn module_of(
         .await?
         .filter(|m| m.study_id == info.id)
         .ok_or(Error::NotFound)
+}
+
+/// The study, module and trainee named in a supervisor URL (404 unless the
+/// module belongs to the study and the trainee to the module).
+async fn trainee_of(
+    state: &AppState,
+    study: &str,
+    module: &str,
+    code: &str,
+) -> Result<(StudyInfo, TrainingModule, TraineeId), Error> {
+    let info = study_by_key(state, study).await?;
+    let m = module_of(state, &info, module).await?;
+    let id = state
+        .store
+        .trainee_id(m.id, code)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok((info, m, id))
 }
 
 #[derive(serde::Deserialize)]
@@ -740,13 +758,7 @@ async fn reissue(
     headers: HeaderMap,
     Path((study, module, code)): Path<(String, String, String)>,
 ) -> Result<Response, Error> {
-    let info = study_by_key(&state, &study).await?;
-    let m = module_of(&state, &info, &module).await?;
-    let id = state
-        .store
-        .trainee_id(m.id, &code)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (info, m, id) = trainee_of(&state, &study, &module, &code).await?;
     let token = new_token();
     state
         .store
@@ -775,13 +787,7 @@ async fn revoke(
     session: Session,
     Path((study, module, code)): Path<(String, String, String)>,
 ) -> Result<Response, Error> {
-    let info = study_by_key(&state, &study).await?;
-    let m = module_of(&state, &info, &module).await?;
-    let id = state
-        .store
-        .trainee_id(m.id, &code)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (info, m, id) = trainee_of(&state, &study, &module, &code).await?;
     state
         .store
         .set_trainee_link(id, None, &user.username)
@@ -826,13 +832,7 @@ async fn trainee_page(
     session: Session,
     Path((study, module, code)): Path<(String, String, String)>,
 ) -> Result<Response, Error> {
-    let info = study_by_key(&state, &study).await?;
-    let m = module_of(&state, &info, &module).await?;
-    let id = state
-        .store
-        .trainee_id(m.id, &code)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let (info, m, id) = trainee_of(&state, &study, &module, &code).await?;
     let study_data = state.store.load_study(info.id).await?;
     let code_name = |c: &rupturelab_core::CodePath| {
         study_data
