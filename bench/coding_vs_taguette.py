@@ -285,7 +285,7 @@ def main():
         # request logs on and read the latency the server logs for the route.
         log2path = os.path.join(work, "rupturelab-render.log")
         log2 = open(log2path, "w")
-        env = dict(os.environ, RUST_LOG="warn,tower_http=info", NO_COLOR="1")
+        env = dict(os.environ, RUST_LOG="warn,tower_http=info,rupturelab_web=info", NO_COLOR="1")
         rl = subprocess.Popen([BIN, "serve", "--db", db, "--bind", f"127.0.0.1:{port}"],
                               stdout=log2, stderr=log2, env=env)
         procs.append(rl)

@@ -11,6 +11,11 @@ RSS (the figures include loading the study from the database).
 
     cargo build --release -p rupturelab
     python3 bench/report_bench.py [--participants 2000] [--double-coded 0.1] [--keep]
+                                  [--baseline OLD_BINARY] [--repeat N]
+
+With --baseline, every step also runs with another build of the binary (an
+older commit, copied aside) on its own copy of the same database, in the same
+run, so before/after figures share the machine's load.
 """
 import argparse
 import os
@@ -130,6 +135,8 @@ def main():
     ap.add_argument("--double-coded", type=float, default=0.0)
     ap.add_argument("--bootstrap", type=int, default=1000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--baseline", help="another rupturelab binary to time on the same data")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per step (the best is printed)")
     a = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release -p rupturelab")
@@ -141,16 +148,29 @@ def main():
         print(f"generated {a.participants} participants, {a.participants * 50} answers, "
               f"{n} consensus codings, 60 codes in {time.perf_counter() - t0:.1f} s")
         db = os.path.join(work, "bench.rupturelab")
-        wall, rss = timed([BIN, "import", folder, "--db", db])
+        # The baseline imports (an older schema), and each binary gets its own copy.
+        wall, rss = timed([a.baseline or BIN, "import", folder, "--db", db])
         print(f"import: {wall:.2f} s, {rss:.0f} MB peak")
+        bins = [("", BIN, db)]
+        if a.baseline:
+            base_db = os.path.join(work, "baseline.rupturelab")
+            shutil.copy(db, base_db)
+            bins = [("baseline ", a.baseline, base_db), ("", BIN, db)]
+
+        def best(cmd):
+            runs = [timed(cmd) for _ in range(max(1, a.repeat))]
+            return min(r[0] for r in runs), min(r[1] for r in runs)
+
         for fmt in ["html", "docx", "md"]:
-            out = os.path.join(work, f"report.{fmt}")
-            wall, rss = timed([BIN, "report", "--db", db, "--format", fmt, "--out", out,
-                               "--date", "2026-05-01", "--bootstrap", str(a.bootstrap)])
-            print(f"report --format {fmt}: {wall:.2f} s wall, {rss:.0f} MB peak, "
-                  f"{os.path.getsize(out) / 1e6:.2f} MB written")
-        wall, rss = timed([BIN, "summary", "--db", db])
-        print(f"(for comparison, summary, which only loads the study and counts: {wall:.2f} s, {rss:.0f} MB)")
+            for label, binary, d in bins:
+                out = os.path.join(work, f"{label.strip() or 'new'}-report.{fmt}")
+                wall, rss = best([binary, "report", "--db", d, "--format", fmt, "--out", out,
+                                  "--date", "2026-05-01", "--bootstrap", str(a.bootstrap)])
+                print(f"{label}report --format {fmt}: {wall:.2f} s wall, {rss:.0f} MB peak, "
+                      f"{os.path.getsize(out) / 1e6:.2f} MB written")
+        for label, binary, d in bins:
+            wall, rss = best([binary, "summary", "--db", d])
+            print(f"({label}summary, which only loads the study and counts: {wall:.2f} s, {rss:.0f} MB)")
     finally:
         if a.keep:
             print(f"kept {work}")

@@ -4,11 +4,16 @@
 //! message saying what was wrong and how to fix it.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// A human key: participant code, segment key, question key, coder name…
 /// 1–64 characters, no `/` or `;`, no control characters, no surrounding spaces.
+///
+/// The text is shared (`Arc<str>`): a key is cloned into every response,
+/// coding and memo that names it, and a clone costs a reference count, not
+/// an allocation (a 500,000-coding study clones keys millions of times).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key(String);
+pub struct Key(Arc<str>);
 
 impl Key {
     /// Validates a key.
@@ -29,7 +34,7 @@ impl Key {
         if let Some(c) = s.chars().find(|c| matches!(c, '/' | ';') || c.is_control()) {
             return Err(format!("`{s}` contains {c:?}, which keys may not contain"));
         }
-        Ok(Key(s.to_string()))
+        Ok(Key(Arc::from(s)))
     }
     /// The key text.
     pub fn as_str(&self) -> &str {
@@ -43,9 +48,10 @@ impl fmt::Display for Key {
     }
 }
 
-/// A code's path from the top of the codebook, `/`-separated keys.
+/// A code's path from the top of the codebook, `/`-separated keys (shared
+/// text, like [`Key`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CodePath(String);
+pub struct CodePath(Arc<str>);
 
 impl CodePath {
     /// Validates a path such as `Cause/Patient/Resistance`.
@@ -56,7 +62,7 @@ impl CodePath {
         for part in s.split('/') {
             Key::parse(part).map_err(|e| format!("code path `{s}`: segment {e}"))?;
         }
-        Ok(CodePath(s.to_string()))
+        Ok(CodePath(Arc::from(s)))
     }
     /// The path text.
     pub fn as_str(&self) -> &str {
@@ -64,9 +70,7 @@ impl CodePath {
     }
     /// The parent path, if not top-level.
     pub fn parent(&self) -> Option<CodePath> {
-        self.0
-            .rsplit_once('/')
-            .map(|(p, _)| CodePath(p.to_string()))
+        self.0.rsplit_once('/').map(|(p, _)| CodePath(Arc::from(p)))
     }
     /// The last segment.
     pub fn leaf(&self) -> &str {
@@ -80,7 +84,7 @@ impl CodePath {
     pub fn is_within(&self, other: &CodePath) -> bool {
         self.0 == other.0
             || (self.0.len() > other.0.len()
-                && self.0.starts_with(&other.0)
+                && self.0.starts_with(&*other.0)
                 && self.0.as_bytes()[other.0.len()] == b'/')
     }
     /// The ancestor at `depth` (1-based), if deep enough.
@@ -88,9 +92,9 @@ impl CodePath {
         if depth == 0 || depth > self.depth() {
             return None;
         }
-        Some(CodePath(
+        Some(CodePath(Arc::from(
             self.0.split('/').take(depth).collect::<Vec<_>>().join("/"),
-        ))
+        )))
     }
 }
 

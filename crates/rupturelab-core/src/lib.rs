@@ -14,6 +14,7 @@ pub mod stats;
 pub mod suggest;
 pub mod templates;
 pub mod text;
+pub mod training;
 
 pub use keys::{CodePath, Key, Salience};
 pub use model::*;

@@ -1,6 +1,7 @@
 //! Segment transcripts from files: plain text (speaker-prefixed lines),
-//! Word `.docx` (paragraphs), WebVTT and SubRip subtitles (cues with times,
-//! `<v Speaker>` voices). A transcript becomes a [`Segment`] of a study.
+//! Word `.docx` (paragraphs), PDF (the text layer, read as text lines),
+//! WebVTT and SubRip subtitles (cues with times, `<v Speaker>` voices). A
+//! transcript becomes a [`Segment`] of a study.
 
 use rupturelab_core::folder;
 use rupturelab_core::text;
@@ -20,6 +21,8 @@ pub enum TranscriptKind {
     Vtt,
     /// SubRip subtitles.
     Srt,
+    /// A PDF with a text layer: its lines are read as in text.
+    Pdf,
 }
 
 impl TranscriptKind {
@@ -30,9 +33,15 @@ impl TranscriptKind {
             "docx" => TranscriptKind::Docx,
             "vtt" => TranscriptKind::Vtt,
             "srt" => TranscriptKind::Srt,
-            "pdf" => return Err("PDF transcripts are not read yet; save it as .docx or .txt (copy the text out of the PDF)".into()),
-            "doc" | "rtf" | "odt" => return Err(format!("`.{ext}` is not read; save it as .docx or .txt")),
-            o => return Err(format!("`.{o}` is not a transcript format; use .txt, .docx, .vtt or .srt")),
+            "pdf" => TranscriptKind::Pdf,
+            "doc" | "rtf" | "odt" => {
+                return Err(format!("`.{ext}` is not read; save it as .docx or .txt"))
+            }
+            o => {
+                return Err(format!(
+                    "`.{o}` is not a transcript format; use .txt, .docx, .pdf, .vtt or .srt"
+                ))
+            }
         })
     }
 }
@@ -353,6 +362,45 @@ fn cues_to_turns(
     Ok(turns)
 }
 
+/// The lines of a PDF's text layer, numbered. The PDF reader runs behind
+/// `catch_unwind`: a file it cannot cope with gives an error naming the file,
+/// never a crash. A PDF without text (a scan) is an error that says to run
+/// OCR or save the transcript as text.
+fn pdf_lines(bytes: &[u8], file: &str) -> Result<Vec<(usize, String)>> {
+    if !bytes.starts_with(b"%PDF-") {
+        return Err(Problem::file(file, "is not a PDF (it does not start with `%PDF-`)").into());
+    }
+    let text =
+        match std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes)) {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                return Err(Problem::file(
+                    file,
+                    format!("cannot be read as a PDF ({e}); save the transcript as .docx or .txt"),
+                )
+                .into())
+            }
+            Err(_) => return Err(Problem::file(
+                file,
+                "cannot be read: the PDF reader failed on it; save the transcript as .docx or .txt",
+            )
+            .into()),
+        };
+    let text = text::normalize(&text.replace('\u{c}', "\n"));
+    if text.trim().is_empty() {
+        return Err(Problem::file(
+            file,
+            "has no text layer (a scanned PDF?); run OCR on it, or save the transcript as .docx or .txt",
+        )
+        .into());
+    }
+    Ok(text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end().to_string()))
+        .collect())
+}
+
 fn read_transcript_inner(
     bytes: &[u8],
     kind: TranscriptKind,
@@ -383,6 +431,7 @@ fn read_transcript_inner(
             lines_to_turns(&lines, opts, file)?
         }
         TranscriptKind::Docx => lines_to_turns(&docx_lines(bytes, file, opts.limits)?, opts, file)?,
+        TranscriptKind::Pdf => lines_to_turns(&pdf_lines(bytes, file)?, opts, file)?,
         TranscriptKind::Vtt | TranscriptKind::Srt => cues_to_turns(&decode()?, kind, opts, file)?,
     };
     if turns.is_empty() {

@@ -113,7 +113,7 @@ fn docx_paragraphs_are_lines() {
     assert_eq!(seg.turns[0].text, "Shall we start & see?");
     assert_eq!(seg.turns[1].text, "İyi.");
     assert!(read_transcript(b"PK\x03\x04", TranscriptKind::Docx, &opts()).is_err());
-    assert!(TranscriptKind::from_extension("pdf")
+    assert!(TranscriptKind::from_extension("odt")
         .unwrap_err()
         .contains(".docx"));
 }
@@ -127,4 +127,66 @@ fn unknown_patient_is_refused_with_the_known_ones() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("no patient `PT9`") && e.contains("PT1"), "{e}");
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/transcripts")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn pdf_transcripts_are_read_from_their_text_layer() {
+    assert_eq!(
+        TranscriptKind::from_extension("PDF").unwrap(),
+        TranscriptKind::Pdf
+    );
+    let mut o = opts();
+    o.label_file = "session9.pdf".into();
+    let seg = read_transcript(&fixture("session9.pdf"), TranscriptKind::Pdf, &o).unwrap();
+    let turns: Vec<(&str, &str)> = seg
+        .turns
+        .iter()
+        .map(|t| (t.speaker.as_str(), t.text.as_str()))
+        .collect();
+    assert_eq!(
+        turns,
+        vec![
+            ("T", "Shall we look at the homework?"),
+            ("P", "I did not do it. Again."),
+            ("T", "Can we talk about what happened between us last week?"),
+            ("P", "Fine. Şimdi değil."),
+        ]
+    );
+    // The same turns as the text file the PDF was made from.
+    let txt = read_transcript(&fixture("session9.txt"), TranscriptKind::Txt, &opts()).unwrap();
+    assert_eq!(seg.turns, txt.turns);
+}
+
+#[test]
+fn scanned_broken_and_fake_pdfs_give_clear_errors() {
+    let mut o = opts();
+    o.label_file = "scan.pdf".into();
+    let e = read_transcript(&fixture("scanned.pdf"), TranscriptKind::Pdf, &o)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("scan.pdf") && e.contains("no text layer") && e.contains("OCR"),
+        "{e}"
+    );
+    let e = read_transcript(b"hello", TranscriptKind::Pdf, &o)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is not a PDF"), "{e}");
+    // Cut PDFs: an error naming the file (or, where the reader recovers, turns), never a panic.
+    let pdf = fixture("session9.pdf");
+    for n in [8, 100, pdf.len() / 2, pdf.len() - 10] {
+        if let Err(e) = read_transcript(&pdf[..n], TranscriptKind::Pdf, &o) {
+            assert!(e.to_string().contains("scan.pdf"), "{e}");
+        }
+    }
+    assert!(read_transcript(&pdf[..100], TranscriptKind::Pdf, &o).is_err());
 }

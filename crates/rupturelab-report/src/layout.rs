@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use rupturelab_core::agreement::{CodeFlag, Coefficient, KappaValue};
 use rupturelab_core::analysis::{cqr_label, CqrLabel};
 use rupturelab_core::stats::{Crosstab, PValueMethod};
+use rupturelab_core::text::fold_case;
 use rupturelab_core::{Language, OrderMode, QuestionKind, QuestionScope, RuptureType};
 
 use crate::charts::{self, BarSeries, HeatMap};
@@ -66,6 +67,12 @@ fn coef_value(c: Coefficient) -> Option<f64> {
 }
 
 impl<'r, 'a> Builder<'r, 'a> {
+    /// A study label in lower case inside a sentence, folded by the rules of
+    /// the study's language (Turkish İ → i, I → ı; `to_lowercase` gets both wrong).
+    fn lower(&self, label: &str) -> String {
+        fold_case(label, self.r.study.meta.language)
+    }
+
     fn heading(&mut self, level: u8, id: &str, text: impl Into<String>) {
         self.blocks.push(Block::Heading {
             level,
@@ -323,8 +330,8 @@ impl<'r, 'a> Builder<'r, 'a> {
                 l.s(
                     format!(
                         "Participants by {} and {} (bands)",
-                        g.rows_attr.1.to_lowercase(),
-                        g.cols_attr.1.to_lowercase()
+                        self.lower(&g.rows_attr.1),
+                        self.lower(&g.cols_attr.1)
                     ),
                     format!(
                         "{} ve {} (aralıklar) bakımından katılımcılar",
@@ -534,7 +541,7 @@ impl<'r, 'a> Builder<'r, 'a> {
             ),
         ));
         if !r.crosstabs.is_empty() {
-            let labels: Vec<String> = r.crosstabs.iter().map(|x| x.label.to_lowercase()).collect();
+            let labels: Vec<String> = r.crosstabs.iter().map(|x| self.lower(&x.label)).collect();
             let by = join_names(&labels, l);
             paras.push(l.s(
                 format!(
@@ -892,7 +899,7 @@ impl<'r, 'a> Builder<'r, 'a> {
             2,
             &id,
             l.s(
-                format!("By {}", sec.label.to_lowercase()),
+                format!("By {}", self.lower(&sec.label)),
                 format!("{} bakımından", sec.label),
             ),
         );
@@ -1046,7 +1053,7 @@ impl<'r, 'a> Builder<'r, 'a> {
         self.table(
             &id,
             l.s(
-                format!("Themes by {}", sec.label.to_lowercase()),
+                format!("Themes by {}", self.lower(&sec.label)),
                 format!("{} bakımından temalar", sec.label),
             ),
             header,
@@ -1070,7 +1077,7 @@ impl<'r, 'a> Builder<'r, 'a> {
                 l.s(
                     format!(
                         "Participants who expressed each theme, by {} (% of the group)",
-                        sec.label.to_lowercase()
+                        self.lower(&sec.label)
                     ),
                     format!(
                         "{} bakımından temaları dile getiren katılımcılar (grubun %'si)",
@@ -1454,7 +1461,7 @@ impl<'r, 'a> Builder<'r, 'a> {
             .quote_attribute
             .as_deref()
             .and_then(|a| study.attribute(a))
-            .map(|a| a.label.to_lowercase())
+            .map(|a| self.lower(&a.label))
             .unwrap_or_else(|| l.t("group", "grup").to_string());
         self.blocks.push(p(l.s(
             format!(

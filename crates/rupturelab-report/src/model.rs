@@ -68,6 +68,19 @@ impl ReportOptions {
     }
 }
 
+/// The attribute quotes are labelled and spread by: the first category
+/// attribute among `by`, else `orientation` when the study has it.
+pub fn quote_attribute(study: &StudyData, by: &[String]) -> Option<String> {
+    by.iter()
+        .find(|b| {
+            study
+                .attribute(b)
+                .is_some_and(|a| matches!(a.kind, AttributeType::Category { .. }))
+        })
+        .cloned()
+        .or_else(|| study.attribute("orientation").map(|a| a.name.to_string()))
+}
+
 /// Checks a `YYYY-MM-DD` date.
 pub fn check_date(date: &str) -> Result<(), ReportError> {
     let b = date.as_bytes();
@@ -520,16 +533,7 @@ impl<'a> Report<'a> {
                 options.max_quotes
             )));
         }
-        let quote_attribute = options
-            .by
-            .iter()
-            .find(|b| {
-                study
-                    .attribute(b)
-                    .is_some_and(|a| matches!(a.kind, AttributeType::Category { .. }))
-            })
-            .cloned()
-            .or_else(|| study.attribute("orientation").map(|a| a.name.to_string()));
+        let quote_attribute = quote_attribute(study, &options.by);
         let themes: Vec<&CodePath> = study
             .codes
             .iter()

@@ -31,8 +31,9 @@
 //! response = "P07/S4/Q1"   # every theme; add `theme = "…"` for one
 //! ```
 //!
-//! They are not yet stored in the study database (the store has no table for
-//! them); the report takes them as options.
+//! The study database stores them too (`rupturelab quotes pin|exclude`, the
+//! web console's Report page); the report takes them as options, stored
+//! rules first.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

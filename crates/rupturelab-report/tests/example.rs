@@ -482,3 +482,97 @@ fn docx_is_a_valid_zip_whose_document_parses_and_holds_every_table() {
         }
     }
 }
+
+#[test]
+fn docx_has_a_table_of_contents_field_that_word_updates_on_open() {
+    let (r, doc) = english();
+    let bytes = docx::render(doc, &r.options.date).unwrap();
+    let xml = zip_entry(&bytes, "word/document.xml");
+    // One TOC field over heading levels 1–2, marked dirty, begun, separated and ended once.
+    assert_eq!(
+        xml.matches(
+            "<w:instrText xml:space=\"preserve\"> TOC \\o \"1-2\" \\h \\z \\u </w:instrText>"
+        )
+        .count(),
+        1
+    );
+    assert_eq!(
+        xml.matches("w:fldCharType=\"begin\" w:dirty=\"true\"")
+            .count(),
+        1
+    );
+    assert_eq!(xml.matches("w:fldCharType=\"separate\"").count(), 1);
+    assert_eq!(xml.matches("w:fldCharType=\"end\"").count(), 1);
+    // Its cached result lists every level-1 and level-2 heading, in order, before the body.
+    let headings: Vec<&str> = doc
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            rupturelab_report::doc::Block::Heading { level, text, .. } if *level <= 2 => {
+                Some(text.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    let text = parse_xml_text(&xml);
+    let toc_start = text.find("Contents\n").expect("the TOC heading");
+    let mut at = toc_start;
+    for h in &headings {
+        at += text[at..]
+            .find(h)
+            .unwrap_or_else(|| panic!("`{h}` in the TOC"));
+    }
+    let first_body_heading = xml.find("<w:pStyle w:val=\"Heading1\"/>").unwrap();
+    assert!(xml.find("w:fldCharType=\"end\"").unwrap() < first_body_heading);
+    assert!(xml.contains("<w:pStyle w:val=\"TOC2\"/>"));
+    let settings = zip_entry(&bytes, "word/settings.xml");
+    assert!(
+        settings.contains("<w:updateFields w:val=\"true\"/><w:compat>"),
+        "{settings}"
+    );
+    let styles = zip_entry(&bytes, "word/styles.xml");
+    for id in ["TOCHeading", "TOC1", "TOC2"] {
+        assert!(styles.contains(&format!("w:styleId=\"{id}\"")), "{id}");
+    }
+    parse_xml_text(&settings);
+}
+
+#[test]
+fn study_labels_are_lower_cased_by_the_rules_of_the_study_language() {
+    // A Turkish study whose attribute label starts with İ and holds an I.
+    let mut study = example().clone();
+    study.meta.language = Language::Tr;
+    let label = "İlk KURAMSAL yönelIm";
+    study
+        .attributes
+        .iter_mut()
+        .find(|a| a.name.as_str() == "orientation")
+        .unwrap()
+        .label = label.into();
+    let mut o = ReportOptions::new(&study, DATE);
+    o.bootstrap = None;
+    let report = Report::build(&study, o).unwrap();
+    let md = markdown::render(&layout::document(&report).unwrap(), None);
+    assert!(
+        md.contains("By ilk kuramsal yönelım"),
+        "Turkish İ → i, I → ı"
+    );
+    assert!(md.contains("Themes by ilk kuramsal yönelım"));
+    assert!(
+        !md.contains('\u{307}'),
+        "no stray combining dot from to_lowercase"
+    );
+    // An English study keeps the usual rules.
+    let mut study = example().clone();
+    study
+        .attributes
+        .iter_mut()
+        .find(|a| a.name.as_str() == "orientation")
+        .unwrap()
+        .label = "Imagery SCHOOL".into();
+    let mut o = ReportOptions::new(&study, DATE);
+    o.bootstrap = None;
+    let report = Report::build(&study, o).unwrap();
+    let md = markdown::render(&layout::document(&report).unwrap(), None);
+    assert!(md.contains("By imagery school"));
+}

@@ -106,5 +106,10 @@ pub(crate) fn invalid(msg: impl Into<String>) -> crate::StoreError {
 
 /// Decodes a stored key.
 pub(crate) fn key(s: String) -> crate::Result<Key> {
-    Key::parse(&s).map_err(|e| invalid(format!("stored key {e}")))
+    key_str(&s)
+}
+
+/// Decodes a stored key from a borrowed column.
+pub(crate) fn key_str(s: &str) -> crate::Result<Key> {
+    Key::parse(s).map_err(|e| invalid(format!("stored key {e}")))
 }

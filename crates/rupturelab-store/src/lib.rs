@@ -7,11 +7,14 @@
 // `sqlite/mod.rs` and `postgres/mod.rs`): each copy gets its backend's types.
 #![allow(clippy::duplicate_mod)]
 
+pub mod codebook;
 mod codec;
 pub mod coding;
 pub mod postgres;
+pub mod report;
 pub mod sqlite;
 pub mod testing;
+pub mod training;
 pub mod transfer;
 pub mod web;
 
@@ -21,14 +24,19 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 
 use rupturelab_core::{
-    Answer, AttrValue, AttributeDef, AuditEvent, Key, Language, Participant, Question, Response,
-    Segment, Settings, StudyData, Timestamp,
+    Answer, AttrValue, AttributeDef, AuditEvent, Code, CodePath, Key, Language, Participant,
+    Question, Response, ResponseKey, Segment, Settings, StudyData, Timestamp,
 };
 
+pub use codebook::{
+    CodeEdit, CodeId, CodeMove, CodebookVersion, ConsensusCoding, DeleteImpact, Deletion,
+    MergeOutcome, NewCode, StoredCode,
+};
 pub use coding::{
     Assignment, CoderStatus, CodingChange, CodingId, CodingSetup, CodingTarget, MemoOn, NewCoding,
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
 };
+pub use report::{QuoteRule, QuoteRuleKind};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -337,6 +345,148 @@ pub trait Store: Send + Sync {
     /// writing, to a new SQLite file `out` (which must not exist): SQLite
     /// with `VACUUM INTO`, PostgreSQL through a REPEATABLE READ export.
     async fn backup_into(&self, out: &Path) -> Result<()>;
+
+    // --- codebook ---
+
+    /// The codebook in tree order (parents before children, siblings in
+    /// order), each code with its number of codings.
+    async fn codebook(&self, id: StudyId) -> Result<Vec<StoredCode>>;
+    /// Adds a code as the last child of its parent (audited, versioned).
+    async fn add_code(&self, id: StudyId, new: &NewCode, actor: &str) -> Result<StoredCode>;
+    /// Edits a code's fields; a new key renames it and every path below it
+    /// (audited, versioned).
+    async fn edit_code(
+        &self,
+        id: StudyId,
+        code: CodeId,
+        edit: &CodeEdit,
+        actor: &str,
+    ) -> Result<StoredCode>;
+    /// Moves a code with everything below it; paths follow (audited, versioned).
+    async fn move_code(&self, id: StudyId, code: CodeId, to: CodeMove, actor: &str) -> Result<()>;
+    /// Merges `from` into `into`: codings, memos and sub-codes of `from` move
+    /// to `into` (a coding `into` already has from the same coder on the same
+    /// span collapses), then `from` is removed (audited, versioned).
+    async fn merge_codes(
+        &self,
+        id: StudyId,
+        from: CodeId,
+        into: CodeId,
+        actor: &str,
+    ) -> Result<MergeOutcome>;
+    /// What deleting a code would remove.
+    async fn delete_impact(&self, id: StudyId, code: CodeId) -> Result<DeleteImpact>;
+    /// Deletes a code, the codes below it and their codings and memos,
+    /// keeping them so that [`Store::undo_delete_code`] can restore them
+    /// (audited, versioned).
+    async fn delete_code(&self, id: StudyId, code: CodeId, actor: &str) -> Result<Deletion>;
+    /// Restores a deletion: the codes (at their old place) and their codings
+    /// and memos (audited, versioned); returns the restored code's path.
+    async fn undo_delete_code(&self, id: StudyId, deletion: i64, actor: &str) -> Result<CodePath>;
+    /// Replaces the whole codebook (a template, an imported `.qdc`), keeping
+    /// the codes whose paths stay; fails, changing nothing, if a coding or a
+    /// memo uses a code the new codebook lacks or makes not codable.
+    /// `source` says where the codes came from (audit detail).
+    async fn replace_codebook(
+        &self,
+        id: StudyId,
+        codes: &[Code],
+        source: &str,
+        actor: &str,
+    ) -> Result<()>;
+    /// The codebook's versions, oldest first.
+    async fn codebook_versions(&self, id: StudyId) -> Result<Vec<CodebookVersion>>;
+    /// The codebook as it was at `at` (`None`: the study did not exist yet).
+    async fn codebook_as_of(&self, id: StudyId, at: Timestamp) -> Result<Option<Vec<Code>>>;
+    /// Replaces the consensus codings of one response and its discussion note
+    /// (the consensus layer's memo on the response; empty removes it), in
+    /// one transaction with an audit event.
+    async fn save_consensus(
+        &self,
+        id: StudyId,
+        response: &ResponseKey,
+        codings: &[ConsensusCoding],
+        note: &str,
+        actor: &str,
+    ) -> Result<()>;
+    // --- training ---
+    // Training mode (supervision exercises), in `sql/training.rs`.
+
+    /// Creates a training module of a study (audited as `training.module.add` by `actor`).
+    async fn create_training_module(
+        &self,
+        study: StudyId,
+        module: &training::NewModule,
+        actor: &str,
+    ) -> Result<training::ModuleId>;
+    /// The modules of a study, oldest first.
+    async fn training_modules(&self, study: StudyId) -> Result<Vec<training::TrainingModule>>;
+    /// One module.
+    async fn training_module(
+        &self,
+        id: training::ModuleId,
+    ) -> Result<Option<training::TrainingModule>>;
+    /// Adds a trainee with the hash of their first link (audited as
+    /// `training.trainee.add`); `Invalid` if the code is taken in the module.
+    async fn add_trainee(
+        &self,
+        module: training::ModuleId,
+        code: &str,
+        token_hash: &str,
+        actor: &str,
+    ) -> Result<training::TraineeId>;
+    /// Finds a trainee of a module by code.
+    async fn trainee_id(
+        &self,
+        module: training::ModuleId,
+        code: &str,
+    ) -> Result<Option<training::TraineeId>>;
+    /// Revokes the trainee's active link and stores the hash of a new one
+    /// (`None`: only revoke). Audited as `training.link.issue` / `training.link.revoke`.
+    async fn set_trainee_link(
+        &self,
+        trainee: training::TraineeId,
+        token_hash: Option<&str>,
+        actor: &str,
+    ) -> Result<()>;
+    /// Finds the trainee of an active link by the token's hash.
+    async fn trainee_by_token(&self, token_hash: &str) -> Result<Option<training::TraineeRecord>>;
+    /// The supervisor's list of a module's trainees, by code.
+    async fn trainee_overview(
+        &self,
+        module: training::ModuleId,
+    ) -> Result<Vec<training::TraineeOverview>>;
+    /// Stores a submitted exercise; `Locked` if the trainee already did this segment.
+    async fn save_exercise(
+        &self,
+        trainee: training::TraineeId,
+        exercise: &training::Exercise,
+    ) -> Result<()>;
+    /// A trainee's exercises in the order submitted.
+    async fn trainee_exercises(
+        &self,
+        trainee: training::TraineeId,
+    ) -> Result<Vec<training::Exercise>>;
+    /// Every exercise of a module as (trainee code, exercise), by trainee
+    /// code then in the order submitted.
+    async fn module_exercises(
+        &self,
+        module: training::ModuleId,
+    ) -> Result<Vec<(String, training::Exercise)>>;
+
+    // --- report ---
+
+    /// The study's quote pins and exclusions: pins first, each kind in the order added.
+    async fn quote_rules(&self, id: StudyId) -> Result<Vec<QuoteRule>>;
+    /// Stores a pin or exclusion (false if the study has it already) and
+    /// audits it. It must name an answer of the study and a theme of its
+    /// codebook (a pin always names one). A pin replaces an exclusion of the
+    /// same answer and theme, and the other way round.
+    async fn add_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
+    /// Removes a pin or exclusion (false if there was none) and audits it.
+    async fn remove_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
+    /// Removes every pin and exclusion of the study (audited); returns how many there were.
+    async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64>;
 }
 
 /// What [`Store::reorder`] reorders.

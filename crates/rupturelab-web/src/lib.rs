@@ -10,6 +10,7 @@
 
 pub mod accounts;
 mod api;
+mod codebook;
 mod coding_api;
 mod coding_page;
 mod console;
@@ -17,9 +18,12 @@ mod console_design;
 mod error;
 pub mod i18n;
 mod participant;
+mod reconcile;
+mod report_page;
 mod security;
 mod sessions;
 mod setup;
+mod training;
 mod views;
 
 use std::net::SocketAddr;
@@ -149,8 +153,12 @@ impl Application {
         };
         let router = Router::new()
             .merge(console::routes())
+            .merge(codebook::routes())
+            .merge(reconcile::routes())
             .merge(participant::routes())
             .merge(setup::routes())
+            .merge(training::routes())
+            .merge(report_page::routes())
             .nest("/api/v1", api::routes())
             .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))

@@ -41,19 +41,13 @@ impl SetupToken {
     }
 
     fn matches(&self, token: &str) -> bool {
-        let given = token_hash(token);
-        self.lock()
-            .as_deref()
-            .is_some_and(|h| constant_time_eq(h.as_bytes(), given.as_bytes()))
+        digest_matches(&self.lock(), token)
     }
 
     /// Takes the token if it matches, so two requests cannot both use it.
     fn take(&self, token: &str) -> bool {
-        let given = token_hash(token);
         let mut slot = self.lock();
-        let ok = slot
-            .as_deref()
-            .is_some_and(|h| constant_time_eq(h.as_bytes(), given.as_bytes()));
+        let ok = digest_matches(&slot, token);
         if ok {
             *slot = None;
         }
@@ -67,6 +61,13 @@ impl SetupToken {
     fn clear(&self) {
         *self.lock() = None;
     }
+}
+
+/// Whether `token` hashes to the kept digest (compared in constant time).
+fn digest_matches(slot: &Option<String>, token: &str) -> bool {
+    let given = token_hash(token);
+    slot.as_deref()
+        .is_some_and(|h| constant_time_eq(h.as_bytes(), given.as_bytes()))
 }
 
 pub(crate) fn routes() -> Router<AppState> {

@@ -9,101 +9,18 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::browser::*;
 use common::*;
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key as WdKey;
-use fantoccini::{Client, ClientBuilder, Locator};
 use rupturelab_core::{Answer, Key, Participant, ParticipantStatus, Timestamp};
 use rupturelab_store::{Role, StudyId};
 use rupturelab_web::accounts;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const TEXT: &str = "İyi 😀 günler, ığdır 🇹🇷 sonu";
 const SECOND: (&str, &str) = ("deniz", "coder-password-456");
-
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start_browser(profile: &Path) -> (Driver, Client) {
-    for bin in [CHROMIUM, CHROMEDRIVER] {
-        assert!(
-            Path::new(bin).exists(),
-            "{bin} is missing: install Debian's chromium and chromium-driver (scripts/test does)"
-        );
-    }
-    let port = free_port();
-    let driver = Driver(
-        Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "chromedriver did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        serde_json::json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=1280,900", "--lang=tr-TR",
-            ]
-        }),
-    );
-    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a chromedriver session");
-    (driver, client)
-}
-
-struct Shots {
-    dir: PathBuf,
-    n: usize,
-}
-
-impl Shots {
-    async fn take(&mut self, c: &Client, name: &str) {
-        self.n += 1;
-        let png = c.screenshot().await.unwrap();
-        std::fs::write(self.dir.join(format!("{:02}-{name}.png", self.n)), png).unwrap();
-    }
-}
-
-async fn path_of(c: &Client) -> String {
-    c.current_url().await.unwrap().path().to_string()
-}
 
 /// Evaluates a JavaScript expression in the page.
 async fn js(c: &Client, expr: &str) -> serde_json::Value {
@@ -225,16 +142,10 @@ async fn coder_selects_and_codes_by_keyboard_reloads_undoes_and_a_blind_second_c
         .map(|c| c.path.to_string())
         .collect();
 
-    let shots_dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots-coding");
-    let _ = std::fs::remove_dir_all(&shots_dir);
-    std::fs::create_dir_all(&shots_dir).unwrap();
-    println!("screenshots: {}", shots_dir.display());
-    let mut shots = Shots {
-        dir: shots_dir,
-        n: 0,
-    };
+    let mut shots = Shots::new("coding");
     let profile = tempfile::tempdir().unwrap();
     let (_driver, c) = start_browser(profile.path()).await;
+    c.set_window_size(1280, 900).await.unwrap();
     let run = async {
         sign_in(&c, &app, CODER).await;
         c.goto(&app.url("/coding/rupture-study?segment=S1&question=Q1"))

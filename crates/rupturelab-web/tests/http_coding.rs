@@ -1027,3 +1027,36 @@ async fn a_response_with_200_codings_loads_quickly() {
     assert!(best < std::time::Duration::from_millis(500), "{best:?}");
 }
 }
+
+db_test! {
+#[tokio::test]
+async fn a_user_named_consensus_cannot_code_as_the_consensus_layer() {
+    let app = spawn_app().await;
+    accounts::create_user(
+        app.store.as_ref(),
+        "consensus",
+        Role::Coder,
+        "coder-password-789",
+    )
+    .await
+    .unwrap();
+    let (c, csrf) = signed_in(&app, ("consensus", "coder-password-789")).await;
+    let (s, e) = call(&app, &c, &csrf, "GET", &format!("{BASE}/queue"), None).await;
+    assert_eq!(s, 403, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("consensus layer"));
+    let (s, _) = call(
+        &app,
+        &c,
+        &csrf,
+        "POST",
+        &format!("{BASE}/responses/1/codings"),
+        Some(json!({"code": "Cause/Patient"})),
+    )
+    .await;
+    assert_eq!(s, 403);
+    assert_eq!(
+        app.get(&c, "/coding/rupture-study").await.status().as_u16(),
+        403
+    );
+}
+}

@@ -6,7 +6,8 @@ mod common;
 use std::sync::Arc;
 
 use common::csrf_in;
-use rupturelab_store::sqlite::SqliteStore;
+use rupturelab_store::db_test;
+use rupturelab_store::testing::TestDb;
 use rupturelab_store::{Role, Store};
 use rupturelab_web::{Application, Config};
 
@@ -18,14 +19,12 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+db_test! {
 #[tokio::test]
 async fn the_setup_link_creates_the_first_researcher_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&dir.path().join("t.rupturelab"))
-            .await
-            .unwrap(),
-    );
+    let db = TestDb::create(&dir.path().join("t.rupturelab")).await;
+    let store: Arc<dyn Store> = Arc::from(db.open().await.unwrap());
     let app = Application::build(store.clone(), Config::new("127.0.0.1:0".parse().unwrap()))
         .await
         .unwrap();
@@ -130,13 +129,10 @@ async fn the_setup_link_creates_the_first_researcher_once() {
     server.await.unwrap().unwrap();
 
     // A server started on a database with a researcher makes no link.
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&dir.path().join("t.rupturelab"))
-            .await
-            .unwrap(),
-    );
+    let store: Arc<dyn Store> = Arc::from(db.open().await.unwrap());
     let app = Application::build(store, Config::new("127.0.0.1:0".parse().unwrap()))
         .await
         .unwrap();
     assert_eq!(app.setup_path(), None);
+}
 }

@@ -15,7 +15,7 @@ use rupturelab_interop::transcripts::{self, SegmentOptions, TranscriptKind};
 use rupturelab_interop::PositionUnit;
 use rupturelab_store::{open, StoreError};
 
-use crate::output::{Report, Table};
+use crate::output::{Format, Report, Table};
 use crate::study_cmds;
 
 /// The interop commands (flattened into the top-level command list).
@@ -29,7 +29,7 @@ pub enum InteropCommand {
     ExportQdc(ExportArgs),
     /// Replace the study's codebook with a REFI-QDA codebook (.qdc), or start a new study with it (--new).
     ImportQdc(ImportQdcArgs),
-    /// Export tidy tables for R, SPSS or a spreadsheet: to stdout (--format csv|json|table), a .csv or one .xlsx workbook (--out).
+    /// Export tidy tables for R, SPSS or a spreadsheet: --format csv|xlsx --out FILE (CSV files or one workbook), or to stdout (--format csv|json|table).
     ExportTable(ExportTableArgs),
     /// Import answers from a survey export or spreadsheet (.csv, .tsv, .txt, .xlsx) into the study, all or nothing.
     ImportResponses(ImportResponsesArgs),
@@ -63,9 +63,12 @@ pub struct ImportSegmentArgs {
     /// The speaker of subtitle cues that name none.
     #[arg(long, default_value = "Speaker")]
     default_speaker: String,
-    /// A media file or link to reference (it is not copied).
+    /// A media file or link to reference (it is not copied unless --copy-media).
     #[arg(long, value_name = "PATH_OR_URL")]
     media: Option<String>,
+    /// Copy the --media file into the `media/` folder beside the database and reference the copy (`media/NAME`), so the study travels with its recordings.
+    #[arg(long, requires = "media")]
+    copy_media: bool,
 }
 
 /// Options of `import-responses`.
@@ -99,7 +102,7 @@ pub struct ExportTableArgs {
     /// Coding layer: a coder's name, `consensus`, or `any` (all coders pooled). Default for the matrices: consensus if it has codings, else any; the codings table lists every coder unless a layer is given.
     #[arg(long)]
     layer: Option<String>,
-    /// Write to this file instead of stdout: NAME.xlsx (one workbook with every sheet and a `columns` sheet of labels) or NAME.csv (one file per sheet, NAME_sheet.csv when there are several).
+    /// Write to this file instead of stdout: with --format xlsx (or a NAME.xlsx file) one workbook with every sheet and a `columns` sheet of labels; with --format csv (or a NAME.csv file) one file per sheet, NAME_sheet.csv when there are several.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Overwrite existing files.
@@ -161,7 +164,12 @@ pub struct ImportQdpxArgs {
 }
 
 /// Runs an interop command.
-pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<Report> {
+pub async fn run(
+    cmd: &InteropCommand,
+    db: &str,
+    study: Option<&str>,
+    format: Format,
+) -> Result<Report> {
     match cmd {
         InteropCommand::ExportQdpx(a) => {
             let data = study_cmds::load(db, study).await?;
@@ -290,7 +298,7 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             let what = What::parse(&a.what).map_err(|e| anyhow!("--what: {e}"))?;
             let sheets = tables::build(&data, what, a.layer.as_deref())?;
             let pb = spinner("writing the tables…");
-            let r = export_tables(&sheets, a);
+            let r = export_tables(&sheets, a, format);
             pb.finish_and_clear();
             r
         }
@@ -321,7 +329,10 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
                     .map_err(|e| anyhow!("--rupture: {e}"))?,
                 speakers: a.speakers.iter().cloned().collect(),
                 default_speaker: a.default_speaker.clone(),
-                media: a.media.clone(),
+                media: match (&a.media, a.copy_media) {
+                    (Some(m), true) => Some(media_copy_name(m)?),
+                    (m, _) => m.clone(),
+                },
                 label_file: label_file.clone(),
                 limits: Default::default(),
             };
@@ -335,7 +346,17 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             transcripts::add_segment(&mut data, seg, &label_file)?;
             data.audit
                 .push(audit(format!("segment {key} from {label_file}")));
-            store_study(db, &data, true).await?;
+            // The copy is made before the study is saved and removed again if saving fails.
+            let copied = match (&a.media, a.copy_media) {
+                (Some(m), true) => copy_media(Path::new(m), db)?,
+                _ => None,
+            };
+            if let Err(e) = store_study(db, &data, true).await {
+                if let Some(c) = copied {
+                    let _ = std::fs::remove_file(c);
+                }
+                return Err(e);
+            }
             let mut r = Report::default();
             r.fact(
                 "imported",
@@ -350,6 +371,53 @@ pub async fn run(cmd: &InteropCommand, db: &str, study: Option<&str>) -> Result<
             Ok(r)
         }
     }
+}
+
+/// The name a copied media file is referenced by: `media/FILE_NAME`.
+fn media_copy_name(media: &str) -> Result<String> {
+    if media.contains("://") {
+        bail!("--copy-media copies a local file; `{media}` is a link (drop --copy-media to reference it)");
+    }
+    let name = Path::new(media)
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| anyhow!("--media `{media}` names no file"))?;
+    Ok(format!("media/{name}"))
+}
+
+/// Copies `media` into `media/` beside the database. Returns the new file's
+/// path (`None` when an identical copy is there already); refuses to
+/// overwrite a different file of the same name.
+fn copy_media(media: &Path, db: &str) -> Result<Option<PathBuf>> {
+    let bytes = std::fs::read(media).with_context(|| {
+        format!(
+            "--copy-media: cannot read the media file {}",
+            media.display()
+        )
+    })?;
+    let dir = Path::new(db)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join("media");
+    let name = media_copy_name(&media.to_string_lossy())?;
+    let dest = dir.join(name.trim_start_matches("media/"));
+    if dest.exists() {
+        if std::fs::read(&dest).ok().as_deref() == Some(bytes.as_slice()) {
+            return Ok(None);
+        }
+        bail!(
+            "--copy-media: `{}` exists and differs from {}; rename the media file or remove the old copy",
+            dest.display(),
+            media.display()
+        );
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dest.with_extension("rupturelab-tmp");
+    std::fs::write(&tmp, &bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, &dest).with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(Some(dest))
 }
 
 async fn import_responses(
@@ -459,9 +527,40 @@ async fn import_responses(
     Ok(r)
 }
 
-fn export_tables(sheets: &[tables::Sheet], a: &ExportTableArgs) -> Result<Report> {
+/// The file format of `export-table --out`: `--format csv|xlsx` when given
+/// (a missing extension is added), else the extension of the file name.
+fn table_file(out: &Path, format: Format) -> Result<(&'static str, PathBuf)> {
+    let ext = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let wanted = match format {
+        Format::Csv => Some("csv"),
+        Format::Xlsx => Some("xlsx"),
+        _ => None,
+    };
+    match (wanted, ext.as_str()) {
+        (Some(w), "") => Ok((w, out.with_extension(w))),
+        (Some(w), e) if e == w => Ok((w, out.to_path_buf())),
+        (Some(w), e) => bail!(
+            "--format {w} but --out `{}` ends in .{e}; name a .{w} file or change --format",
+            out.display()
+        ),
+        (None, "xlsx") => Ok(("xlsx", out.to_path_buf())),
+        (None, "csv") => Ok(("csv", out.to_path_buf())),
+        (None, _) => bail!(
+            "--out `{}`: give --format csv|xlsx, or name a .xlsx or .csv file",
+            out.display()
+        ),
+    }
+}
+
+fn export_tables(sheets: &[tables::Sheet], a: &ExportTableArgs, format: Format) -> Result<Report> {
     let mut r = Report::default();
     let Some(out) = &a.out else {
+        if format == Format::Xlsx {
+            bail!("--format xlsx writes a workbook file; name it with --out FILE.xlsx");
+        }
         for s in sheets {
             let cols: Vec<&str> = s.columns.iter().map(String::as_str).collect();
             let mut t = Table::new(&s.name, &s.name, &cols);
@@ -480,11 +579,9 @@ fn export_tables(sheets: &[tables::Sheet], a: &ExportTableArgs) -> Result<Report
         }
         return Ok(r);
     };
-    let ext = out
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    match ext.as_str() {
+    let (kind, out) = table_file(out, format)?;
+    let out = &out;
+    match kind {
         "xlsx" => {
             let bytes = tables::to_xlsx(sheets)?;
             write_file(out, &bytes, a.force)?;
@@ -498,7 +595,7 @@ fn export_tables(sheets: &[tables::Sheet], a: &ExportTableArgs) -> Result<Report
                 ),
             );
         }
-        "csv" => {
+        _ => {
             let stem = out.with_extension("");
             for s in sheets {
                 let path = if sheets.len() == 1 {
@@ -514,10 +611,6 @@ fn export_tables(sheets: &[tables::Sheet], a: &ExportTableArgs) -> Result<Report
                 );
             }
         }
-        _ => bail!(
-            "--out `{}`: name a .xlsx or .csv file (the extension chooses the format)",
-            out.display()
-        ),
     }
     Ok(r)
 }

@@ -7,6 +7,7 @@ mod analysis_cmd;
 mod folder_io;
 mod interop_cmds;
 mod output;
+mod quotes_cmd;
 mod report_cmd;
 mod serve_cmd;
 mod study_cmds;
@@ -106,6 +107,11 @@ enum Command {
     Suggest(suggest_cmd::SuggestArgs),
     /// Write a report for a paper: HTML, Markdown or Word (--format html|md|docx --out PATH).
     Report(report_cmd::ReportArgs),
+    /// The report's quote pins and exclusions, stored with the study: list, pin, exclude, unpin, unexclude, clear.
+    Quotes {
+        #[command(subcommand)]
+        action: quotes_cmd::QuotesAction,
+    },
     /// Work with the codebook.
     Codebook {
         #[command(subcommand)]
@@ -201,8 +207,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             suggest_cmd::run(&study, args)?
         }
         Command::Report(args) => {
-            let study = study_cmds::load(&db_path(&cli, false), cli.study.as_deref()).await?;
-            report_cmd::report(&study, args, format)?
+            let db = db_path(&cli, false);
+            let study = study_cmds::load(&db, cli.study.as_deref()).await?;
+            let stored = if args.stored_quotes() {
+                quotes_cmd::to_report_rules(&quotes_cmd::stored(&db, cli.study.as_deref()).await?)
+            } else {
+                Default::default()
+            };
+            report_cmd::report(&study, args, format, stored)?
+        }
+        Command::Quotes { action } => {
+            quotes_cmd::run(action, &db_path(&cli, false), cli.study.as_deref()).await?
         }
         Command::Codebook {
             action: CodebookAction::Show { layer },
@@ -223,7 +238,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             views::responses(&study, filter)?
         }
         Command::Interop(cmd) => {
-            interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?
+            interop_cmds::run(cmd, &db_path(&cli, false), cli.study.as_deref(), format).await?
         }
         Command::Transfer(cmd) => {
             transfer_cmd::run(cmd, &db_path(&cli, false), cli.study.as_deref()).await?

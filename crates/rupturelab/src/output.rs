@@ -24,6 +24,9 @@ pub enum Format {
     /// `report` only: a Word .docx (other commands print a table).
     #[value(hide = true)]
     Docx,
+    /// `export-table` only: one Excel workbook (other commands print a table).
+    #[value(hide = true)]
+    Xlsx,
 }
 
 /// One cell of a table.
@@ -136,7 +139,9 @@ impl Report {
     /// Renders the report in a format.
     pub fn render(&self, format: Format) -> String {
         match format {
-            Format::Table | Format::Html | Format::Md | Format::Docx => self.render_table(),
+            Format::Table | Format::Html | Format::Md | Format::Docx | Format::Xlsx => {
+                self.render_table()
+            }
             Format::Csv => self.render_csv(),
             Format::Json => self.render_json(),
         }

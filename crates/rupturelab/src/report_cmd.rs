@@ -29,7 +29,8 @@ pub enum Lang {
     (report.md → report_figures/).\n\nExamples:\n  rupturelab report --out report.html\n  \
     rupturelab report --format docx --out paper-tables.docx --lang tr --date 2026-05-01\n  \
     rupturelab report --out report.md --by orientation,experience_years --transcripts\n  \
-    rupturelab report --out report.html --pin Cause/Patient=P03/S2/Q1 --exclude P07/S4/Q1"
+    rupturelab report --out report.html --pin Cause/Patient=P03/S2/Q1 --exclude P07/S4/Q1\n\n\
+    Pins and exclusions stored with `rupturelab quotes pin|exclude` apply unless --no-stored-quotes."
 )]
 pub struct ReportArgs {
     /// The file to write.
@@ -59,6 +60,9 @@ pub struct ReportArgs {
     /// A quotes.toml file of [[pin]] and [[exclude]] entries (theme, response).
     #[arg(long, value_name = "FILE")]
     quotes: Option<PathBuf>,
+    /// Ignore the pins and exclusions stored in the database (`rupturelab quotes`); by default they apply, before --quotes, --pin and --exclude.
+    #[arg(long)]
+    no_stored_quotes: bool,
     /// Most quotes per theme (1–3).
     #[arg(long, default_value_t = 3)]
     max_quotes: usize,
@@ -93,7 +97,7 @@ fn choose_format(format: Format, out: &Path) -> Result<rupturelab_report::Format
                 ),
             }
         }
-        Format::Csv | Format::Json => {
+        Format::Csv | Format::Json | Format::Xlsx => {
             bail!("a report is written as html, md or docx; use --format html|md|docx")
         }
     })
@@ -120,8 +124,20 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
-/// `rupturelab report`.
-pub fn report(study: &StudyData, args: &ReportArgs, format: Format) -> Result<output::Report> {
+impl ReportArgs {
+    /// Whether the stored pins and exclusions apply.
+    pub fn stored_quotes(&self) -> bool {
+        !self.no_stored_quotes
+    }
+}
+
+/// `rupturelab report`; `stored` are the study's stored pins and exclusions.
+pub fn report(
+    study: &StudyData,
+    args: &ReportArgs,
+    format: Format,
+    stored: QuoteRules,
+) -> Result<output::Report> {
     let fmt = choose_format(format, &args.out)?;
     let date = match &args.date {
         Some(d) => d.clone(),
@@ -144,7 +160,7 @@ pub fn report(study: &StudyData, args: &ReportArgs, format: Format) -> Result<ou
         seed: args.seed,
         ..BootstrapOptions::default()
     });
-    let mut rules = QuoteRules::default();
+    let mut rules = stored;
     if let Some(path) = &args.quotes {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the quotes file {}", path.display()))?;

@@ -214,6 +214,59 @@ fn tables_go_to_stdout_csv_files_and_one_workbook() {
 }
 
 #[test]
+fn export_table_format_flag_chooses_csv_or_xlsx() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    cmd(d, "a.db")
+        .arg("import")
+        .arg(root().join("examples/rupture-study"))
+        .assert()
+        .success();
+    // --format xlsx: one workbook; the extension is added when missing.
+    cmd(d, "a.db")
+        .args(["export-table", "--format", "xlsx", "--out", "tables"])
+        .assert()
+        .success()
+        .stdout(contains("6 sheets (and `columns`) to tables.xlsx"));
+    assert!(std::fs::read(d.join("tables.xlsx"))
+        .unwrap()
+        .starts_with(b"PK"));
+    // --format csv: one file per sheet.
+    cmd(d, "a.db")
+        .args([
+            "export-table",
+            "--what",
+            "codebook",
+            "--format",
+            "csv",
+            "--out",
+            "cb",
+        ])
+        .assert()
+        .success();
+    let cb = std::fs::read_to_string(d.join("cb.csv")).unwrap();
+    assert!(cb.starts_with("code,name,"), "{cb}");
+    // The flag and the file name must agree.
+    cmd(d, "a.db")
+        .args(["export-table", "--format", "xlsx", "--out", "t.csv"])
+        .assert()
+        .failure()
+        .stderr(contains("--format xlsx but --out `t.csv` ends in .csv"));
+    // A workbook needs a file.
+    cmd(d, "a.db")
+        .args(["export-table", "--format", "xlsx"])
+        .assert()
+        .failure()
+        .stderr(contains("--out FILE.xlsx"));
+    // Without --format the extension decides, as before.
+    cmd(d, "a.db")
+        .args(["export-table", "--what", "participants", "--out", "p.xlsx"])
+        .assert()
+        .success();
+    assert!(std::fs::read(d.join("p.xlsx")).unwrap().starts_with(b"PK"));
+}
+
+#[test]
 fn responses_import_dry_run_stores_nothing_then_the_real_run_does() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
@@ -302,10 +355,115 @@ fn a_transcript_becomes_a_segment_of_the_study() {
         .assert()
         .failure()
         .stderr(contains("no patient `PT9`"));
-    std::fs::write(d.join("x.pdf"), b"%PDF").unwrap();
+    std::fs::write(d.join("x.pdf"), b"%PDF-1.4 broken").unwrap();
     cmd(d, "a.db")
         .args(["import-segment", "x.pdf", "--patient", "PT1"])
         .assert()
         .failure()
+        .stderr(contains("x.pdf"))
         .stderr(contains(".docx or .txt"));
+    // A PDF with a text layer becomes a segment; a scan is refused clearly.
+    std::fs::copy(fixture("transcripts/session9.pdf"), d.join("s9.pdf")).unwrap();
+    cmd(d, "a.db")
+        .args([
+            "import-segment",
+            "s9.pdf",
+            "--patient",
+            "PT1",
+            "--key",
+            "S9",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("segment S9 (4 turns; speakers P, T)"));
+    std::fs::copy(fixture("transcripts/scanned.pdf"), d.join("scan.pdf")).unwrap();
+    cmd(d, "a.db")
+        .args(["import-segment", "scan.pdf", "--patient", "PT1"])
+        .assert()
+        .failure()
+        .stderr(contains("no text layer"));
+}
+
+#[test]
+fn copy_media_copies_the_recording_beside_the_database() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    cmd(d, "a.db")
+        .arg("import")
+        .arg(root().join("examples/rupture-study"))
+        .assert()
+        .success();
+    std::fs::write(
+        d.join("s7.vtt"),
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v T>Shall we?</v>\n",
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("rec")).unwrap();
+    std::fs::write(d.join("rec/pt2.mp4"), b"not really a video").unwrap();
+    cmd(d, "a.db")
+        .args([
+            "import-segment",
+            "s7.vtt",
+            "--patient",
+            "PT2",
+            "--key",
+            "S7",
+        ])
+        .args(["--media", "rec/pt2.mp4", "--copy-media"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(d.join("media/pt2.mp4")).unwrap(),
+        b"not really a video"
+    );
+    cmd(d, "a.db")
+        .args(["export-folder", "out"])
+        .assert()
+        .success();
+    let s7 = std::fs::read_to_string(d.join("out/segments/S7.txt")).unwrap();
+    assert!(s7.contains("media: media/pt2.mp4"), "{s7}");
+    // A different file of the same name is not overwritten; nothing is stored.
+    std::fs::write(d.join("rec/pt2.mp4"), b"another recording").unwrap();
+    cmd(d, "a.db")
+        .args([
+            "import-segment",
+            "s7.vtt",
+            "--patient",
+            "PT2",
+            "--key",
+            "S8",
+        ])
+        .args(["--media", "rec/pt2.mp4", "--copy-media"])
+        .assert()
+        .failure()
+        .stderr(contains("exists and differs"));
+    assert_eq!(
+        std::fs::read(d.join("media/pt2.mp4")).unwrap(),
+        b"not really a video"
+    );
+    // Links are referenced, never copied; --copy-media needs --media.
+    cmd(d, "a.db")
+        .args([
+            "import-segment",
+            "s7.vtt",
+            "--patient",
+            "PT2",
+            "--key",
+            "S8",
+        ])
+        .args(["--media", "https://example.org/v.mp4", "--copy-media"])
+        .assert()
+        .failure()
+        .stderr(contains("is a link"));
+    cmd(d, "a.db")
+        .args([
+            "import-segment",
+            "s7.vtt",
+            "--patient",
+            "PT2",
+            "--copy-media",
+        ])
+        .assert()
+        .failure()
+        .stderr(contains("--media"));
 }

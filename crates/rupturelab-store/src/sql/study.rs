@@ -6,10 +6,12 @@
 
 use std::collections::HashMap;
 
+use futures_util::TryStreamExt;
 use rupturelab_core::*;
 use sqlx::Row;
 
 use super::{begin_read, begin_write, invalid, key, Conn, Db, Pool, Tx};
+use crate::codec::key_str;
 use crate::{codec, Result, StoreError, StudyId, StudyInfo};
 
 pub(super) async fn list_studies(pool: &Pool) -> Result<Vec<StudyInfo>> {
@@ -460,9 +462,10 @@ pub(super) async fn load_on(conn: &mut Conn, id: StudyId) -> Result<StudyData> {
         attr_names.insert(row_id, i);
         s.attributes.push(a);
     }
-    let mut question_keys = HashMap::new();
+    // Question row id → key and kind (how its answers are decoded).
+    let mut questions: HashMap<i64, (Key, QuestionKind)> = HashMap::new();
     for (row_id, q) in super::web::questions(&mut *conn, sid).await? {
-        question_keys.insert(row_id, q.key.clone());
+        questions.insert(row_id, (q.key.clone(), q.kind.clone()));
         s.questions.push(q);
     }
     for r in
@@ -482,89 +485,113 @@ pub(super) async fn load_on(conn: &mut Conn, id: StudyId) -> Result<StudyData> {
         s.segments.push(seg);
     }
 
-    let mut participant_keys = HashMap::new();
-    let mut participant_index = HashMap::new();
-    for r in sqlx::query(
-        "SELECT id, code, status FROM participants WHERE study_id = $1 ORDER BY position",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
+    // The large tables are read as streams (a row is decoded and dropped, not
+    // collected first), and rows refer to earlier ones by index: keys are
+    // shared (`Arc<str>`), so naming a participant, segment, question, coder
+    // or code in 500,000 codings costs reference counts, not allocations.
+    let mut participant_index: HashMap<i64, usize> = HashMap::new();
     {
-        let id: i64 = r.get(0);
-        let k = key(r.get(1))?;
-        participant_keys.insert(id, k.clone());
-        participant_index.insert(id, s.participants.len());
-        s.participants.push(Participant {
-            code: k,
-            status: ParticipantStatus::parse(r.get::<&str, _>(2)).map_err(invalid)?,
-            order: Vec::new(),
-            attributes: Default::default(),
-        });
+        let mut rows = sqlx::query(
+            "SELECT id, code, status FROM participants WHERE study_id = $1 ORDER BY position",
+        )
+        .bind(sid)
+        .fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            participant_index.insert(r.get(0), s.participants.len());
+            s.participants.push(Participant {
+                code: key_str(r.get(1))?,
+                status: ParticipantStatus::parse(r.get::<&str, _>(2)).map_err(invalid)?,
+                order: Vec::new(),
+                attributes: Default::default(),
+            });
+        }
     }
-    for r in sqlx::query(
-        "SELECT pa.participant_id, pa.attribute_id, pa.value FROM participant_attributes pa \
-         JOIN participants p ON p.id = pa.participant_id WHERE p.study_id = $1",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
+    let participant_at = |id: i64| {
+        participant_index
+            .get(&id)
+            .copied()
+            .ok_or_else(|| invalid(format!("a row names unknown participant id {id}")))
+    };
     {
-        let def = &s.attributes[attr_names[&r.get::<i64, _>(1)]];
-        let value = def.parse_value(r.get::<&str, _>(2)).map_err(invalid)?;
-        let name = def.name.to_string();
-        s.participants[participant_index[&r.get::<i64, _>(0)]]
-            .attributes
-            .insert(name, value);
+        let mut rows = sqlx::query(
+            "SELECT pa.participant_id, pa.attribute_id, pa.value FROM participant_attributes pa \
+             JOIN participants p ON p.id = pa.participant_id WHERE p.study_id = $1",
+        )
+        .bind(sid)
+        .fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            let def = &s.attributes[attr_names[&r.get::<i64, _>(1)]];
+            let value = def.parse_value(r.get::<&str, _>(2)).map_err(invalid)?;
+            let name = def.name.to_string();
+            s.participants[participant_at(r.get(0))?]
+                .attributes
+                .insert(name, value);
+        }
     }
-    for r in sqlx::query(
-        "SELECT o.participant_id, o.segment_id FROM presentation_orders o JOIN participants p ON p.id = o.participant_id \
-         WHERE p.study_id = $1 ORDER BY o.participant_id, o.position",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
     {
-        let seg = segment_keys[&r.get::<i64, _>(1)].clone();
-        s.participants[participant_index[&r.get::<i64, _>(0)]].order.push(seg);
+        let mut rows = sqlx::query(
+            "SELECT o.participant_id, o.segment_id FROM presentation_orders o JOIN participants p ON p.id = o.participant_id \
+             WHERE p.study_id = $1 ORDER BY o.participant_id, o.position",
+        )
+        .bind(sid)
+        .fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            let seg = segment_keys[&r.get::<i64, _>(1)].clone();
+            s.participants[participant_at(r.get(0))?].order.push(seg);
+        }
     }
 
-    let mut response_keys = HashMap::new();
-    let kinds: HashMap<Key, QuestionKind> = s
-        .questions
-        .iter()
-        .map(|q| (q.key.clone(), q.kind.clone()))
-        .collect();
-    for r in sqlx::query(
-        "SELECT id, participant_id, segment_id, question_id, text, value, created_at, updated_at FROM responses \
-         WHERE study_id = $1 ORDER BY id",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
+    let n_responses: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM responses WHERE study_id = $1")
+        .bind(sid)
+        .fetch_one(&mut *conn)
+        .await?;
+    s.responses.reserve(n_responses.max(0) as usize);
+    let mut response_index: HashMap<i64, usize> =
+        HashMap::with_capacity(n_responses.max(0) as usize);
     {
-        let k = ResponseKey {
-            participant: participant_keys[&r.get::<i64, _>(1)].clone(),
-            segment: r.get::<Option<i64>, _>(2).map(|id| segment_keys[&id].clone()),
-            question: question_keys[&r.get::<i64, _>(3)].clone(),
-        };
-        let text: Option<String> = r.get(4);
-        let value: Option<String> = r.get(5);
-        let answer = match &kinds[&k.question] {
-            QuestionKind::Open => Answer::Text(text.unwrap_or_default()),
-            QuestionKind::Likert { .. } => Answer::Rating(
-                value.as_deref().and_then(|v| v.parse().ok()).ok_or_else(|| invalid(format!("response {k} has no rating")))?,
-            ),
-            QuestionKind::Choice { .. } => Answer::Choice(value.unwrap_or_default()),
-        };
-        response_keys.insert(r.get::<i64, _>(0), k.clone());
-        s.responses.push(Response {
-            key: k,
-            answer,
-            created_at: r.get::<Option<i64>, _>(6).map(Timestamp),
-            updated_at: r.get::<Option<i64>, _>(7).map(Timestamp),
-        });
+        let mut rows = sqlx::query(
+            "SELECT id, participant_id, segment_id, question_id, text, value, created_at, updated_at FROM responses \
+             WHERE study_id = $1 ORDER BY id",
+        )
+        .bind(sid)
+        .fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            let (question, kind) = &questions[&r.get::<i64, _>(3)];
+            let k = ResponseKey {
+                participant: s.participants[participant_at(r.get(1))?].code.clone(),
+                segment: r
+                    .get::<Option<i64>, _>(2)
+                    .map(|id| segment_keys[&id].clone()),
+                question: question.clone(),
+            };
+            let answer = match kind {
+                QuestionKind::Open => {
+                    Answer::Text(r.get::<Option<String>, _>(4).unwrap_or_default())
+                }
+                QuestionKind::Likert { .. } => Answer::Rating(
+                    r.get::<Option<&str>, _>(5)
+                        .and_then(|v| v.parse().ok())
+                        .ok_or_else(|| invalid(format!("response {k} has no rating")))?,
+                ),
+                QuestionKind::Choice { .. } => {
+                    Answer::Choice(r.get::<Option<String>, _>(5).unwrap_or_default())
+                }
+            };
+            response_index.insert(r.get(0), s.responses.len());
+            s.responses.push(Response {
+                key: k,
+                answer,
+                created_at: r.get::<Option<i64>, _>(6).map(Timestamp),
+                updated_at: r.get::<Option<i64>, _>(7).map(Timestamp),
+            });
+        }
     }
+    let response_at = |id: i64| {
+        response_index
+            .get(&id)
+            .copied()
+            .ok_or_else(|| invalid(format!("a row names unknown response id {id}")))
+    };
 
     let mut code_paths = HashMap::new();
     for r in sqlx::query(
@@ -600,24 +627,33 @@ pub(super) async fn load_on(conn: &mut Conn, id: StudyId) -> Result<StudyData> {
         s.coders.push(Coder { name: k });
     }
 
-    for r in sqlx::query(
-        "SELECT response_id, code_id, coder_id, span_start, span_end, memo FROM codings WHERE study_id = $1 ORDER BY id",
-    )
-    .bind(sid)
-    .fetch_all(&mut *conn)
-    .await?
+    let n_codings: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM codings WHERE study_id = $1")
+        .bind(sid)
+        .fetch_one(&mut *conn)
+        .await?;
+    s.codings.reserve(n_codings.max(0) as usize);
     {
-        let span = match (r.get::<Option<i64>, _>(3), r.get::<Option<i64>, _>(4)) {
-            (Some(a), Some(b)) => Some(Span { start: a as usize, end: b as usize }),
-            _ => None,
-        };
-        s.codings.push(Coding {
-            coder: coder_names[&r.get::<i64, _>(2)].clone(),
-            response: response_keys[&r.get::<i64, _>(0)].clone(),
-            code: code_paths[&r.get::<i64, _>(1)].clone(),
-            span,
-            memo: r.get(5),
-        });
+        let mut rows = sqlx::query(
+            "SELECT response_id, code_id, coder_id, span_start, span_end, memo FROM codings WHERE study_id = $1 ORDER BY id",
+        )
+        .bind(sid)
+        .fetch(&mut *conn);
+        while let Some(r) = rows.try_next().await? {
+            let span = match (r.get::<Option<i64>, _>(3), r.get::<Option<i64>, _>(4)) {
+                (Some(a), Some(b)) => Some(Span {
+                    start: a as usize,
+                    end: b as usize,
+                }),
+                _ => None,
+            };
+            s.codings.push(Coding {
+                coder: coder_names[&r.get::<i64, _>(2)].clone(),
+                response: s.responses[response_at(r.get(0))?].key.clone(),
+                code: code_paths[&r.get::<i64, _>(1)].clone(),
+                span,
+                memo: r.get(5),
+            });
+        }
     }
 
     for r in sqlx::query(
@@ -628,7 +664,7 @@ pub(super) async fn load_on(conn: &mut Conn, id: StudyId) -> Result<StudyData> {
     .await?
     {
         let target = match r.get::<&str, _>(1) {
-            "response" => MemoTarget::Response(response_keys[&r.get::<i64, _>(2)].clone()),
+            "response" => MemoTarget::Response(s.responses[response_at(r.get(2))?].key.clone()),
             "code" => MemoTarget::Code(code_paths[&r.get::<i64, _>(3)].clone()),
             _ => MemoTarget::Study,
         };

@@ -1,10 +1,16 @@
 //! The SQLite store: one study database is one file (WAL mode, foreign keys
 //! on, migrations embedded and applied on open).
 
+#[path = "../sql/codebook.rs"]
+mod codebook;
 #[path = "../sql/coding.rs"]
 mod coding;
+#[path = "../sql/report.rs"]
+mod report;
 #[path = "../sql/study.rs"]
 mod study;
+#[path = "../sql/training.rs"]
+mod training;
 #[path = "../sql/transfer.rs"]
 mod transfer;
 #[path = "../sql/web.rs"]
@@ -69,6 +75,9 @@ type Tx<'a> = Transaction<'a, Sqlite>;
 /// Locks the row a write reads first; SQLite's write transaction
 /// (`BEGIN IMMEDIATE`) already excludes every other writer.
 const FOR_UPDATE: &str = "";
+
+/// Locks the study row in a codebook write; the write lock already does.
+const LOCK_STUDY: &str = "";
 
 /// Starts a write transaction that takes the write lock at once
 /// (`BEGIN IMMEDIATE`): a deferred one that reads first can fail with
@@ -391,5 +400,186 @@ impl Store for SqliteStore {
     }
     async fn backup_into(&self, out: &Path) -> Result<()> {
         backup_into(&self.pool, out).await
+    }
+
+    // --- codebook ---
+
+    async fn codebook(&self, id: StudyId) -> Result<Vec<crate::StoredCode>> {
+        codebook::codebook(&self.pool, id).await
+    }
+    async fn add_code(
+        &self,
+        id: StudyId,
+        new: &crate::NewCode,
+        actor: &str,
+    ) -> Result<crate::StoredCode> {
+        codebook::add_code(&self.pool, id, new, actor).await
+    }
+    async fn edit_code(
+        &self,
+        id: StudyId,
+        code: crate::CodeId,
+        edit: &crate::CodeEdit,
+        actor: &str,
+    ) -> Result<crate::StoredCode> {
+        codebook::edit_code(&self.pool, id, code, edit, actor).await
+    }
+    async fn move_code(
+        &self,
+        id: StudyId,
+        code: crate::CodeId,
+        to: crate::CodeMove,
+        actor: &str,
+    ) -> Result<()> {
+        codebook::move_code(&self.pool, id, code, to, actor).await
+    }
+    async fn merge_codes(
+        &self,
+        id: StudyId,
+        from: crate::CodeId,
+        into: crate::CodeId,
+        actor: &str,
+    ) -> Result<crate::MergeOutcome> {
+        codebook::merge_codes(&self.pool, id, from, into, actor).await
+    }
+    async fn delete_impact(&self, id: StudyId, code: crate::CodeId) -> Result<crate::DeleteImpact> {
+        codebook::delete_impact(&self.pool, id, code).await
+    }
+    async fn delete_code(
+        &self,
+        id: StudyId,
+        code: crate::CodeId,
+        actor: &str,
+    ) -> Result<crate::Deletion> {
+        codebook::delete_code(&self.pool, id, code, actor).await
+    }
+    async fn undo_delete_code(&self, id: StudyId, deletion: i64, actor: &str) -> Result<CodePath> {
+        codebook::undo_delete_code(&self.pool, id, deletion, actor).await
+    }
+    async fn replace_codebook(
+        &self,
+        id: StudyId,
+        codes: &[Code],
+        source: &str,
+        actor: &str,
+    ) -> Result<()> {
+        codebook::replace_codebook(&self.pool, id, codes, source, actor).await
+    }
+    async fn codebook_versions(&self, id: StudyId) -> Result<Vec<crate::CodebookVersion>> {
+        codebook::codebook_versions(&self.pool, id).await
+    }
+    async fn codebook_as_of(&self, id: StudyId, at: Timestamp) -> Result<Option<Vec<Code>>> {
+        codebook::codebook_as_of(&self.pool, id, at).await
+    }
+    async fn save_consensus(
+        &self,
+        id: StudyId,
+        response: &ResponseKey,
+        codings: &[crate::ConsensusCoding],
+        note: &str,
+        actor: &str,
+    ) -> Result<()> {
+        codebook::save_consensus(&self.pool, id, response, codings, note, actor).await
+    }
+
+    // --- training ---
+    async fn create_training_module(
+        &self,
+        study: StudyId,
+        module: &crate::training::NewModule,
+        actor: &str,
+    ) -> Result<crate::training::ModuleId> {
+        training::create_module(&self.pool, study, module, actor).await
+    }
+    async fn training_modules(
+        &self,
+        study: StudyId,
+    ) -> Result<Vec<crate::training::TrainingModule>> {
+        training::modules(&self.pool, study).await
+    }
+    async fn training_module(
+        &self,
+        id: crate::training::ModuleId,
+    ) -> Result<Option<crate::training::TrainingModule>> {
+        training::module(&self.pool, id).await
+    }
+    async fn add_trainee(
+        &self,
+        module: crate::training::ModuleId,
+        code: &str,
+        token_hash: &str,
+        actor: &str,
+    ) -> Result<crate::training::TraineeId> {
+        training::add_trainee(&self.pool, module, code, token_hash, actor).await
+    }
+    async fn trainee_id(
+        &self,
+        module: crate::training::ModuleId,
+        code: &str,
+    ) -> Result<Option<crate::training::TraineeId>> {
+        training::trainee_id(&self.pool, module, code).await
+    }
+    async fn set_trainee_link(
+        &self,
+        trainee: crate::training::TraineeId,
+        token_hash: Option<&str>,
+        actor: &str,
+    ) -> Result<()> {
+        training::set_link(&self.pool, trainee, token_hash, actor).await
+    }
+    async fn trainee_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<crate::training::TraineeRecord>> {
+        training::trainee_by_token(&self.pool, token_hash).await
+    }
+    async fn trainee_overview(
+        &self,
+        module: crate::training::ModuleId,
+    ) -> Result<Vec<crate::training::TraineeOverview>> {
+        training::overview(&self.pool, module).await
+    }
+    async fn save_exercise(
+        &self,
+        trainee: crate::training::TraineeId,
+        exercise: &crate::training::Exercise,
+    ) -> Result<()> {
+        training::save_exercise(&self.pool, trainee, exercise).await
+    }
+    async fn trainee_exercises(
+        &self,
+        trainee: crate::training::TraineeId,
+    ) -> Result<Vec<crate::training::Exercise>> {
+        training::exercises(&self.pool, trainee).await
+    }
+    async fn module_exercises(
+        &self,
+        module: crate::training::ModuleId,
+    ) -> Result<Vec<(String, crate::training::Exercise)>> {
+        training::module_exercises(&self.pool, module).await
+    }
+
+    // --- report ---
+    async fn quote_rules(&self, id: StudyId) -> Result<Vec<crate::QuoteRule>> {
+        report::quote_rules(&self.pool, id).await
+    }
+    async fn add_quote_rule(
+        &self,
+        id: StudyId,
+        rule: &crate::QuoteRule,
+        actor: &str,
+    ) -> Result<bool> {
+        report::add_quote_rule(&self.pool, id, rule, actor).await
+    }
+    async fn remove_quote_rule(
+        &self,
+        id: StudyId,
+        rule: &crate::QuoteRule,
+        actor: &str,
+    ) -> Result<bool> {
+        report::remove_quote_rule(&self.pool, id, rule, actor).await
+    }
+    async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64> {
+        report::clear_quote_rules(&self.pool, id, actor).await
     }
 }

@@ -116,19 +116,28 @@ pub async fn path_of(c: &Client) -> String {
     c.current_url().await.unwrap().path().to_string()
 }
 
-/// Clicks the element with `id` and waits until the browser is at `path`.
-/// Clicks the element and waits for the page it leads to. Every click
-/// this is used for submits a form, so the old document must be gone
-/// (its `<html>` element stale) before the new one counts: a form that
-/// posts back to its own path would otherwise match before it loads.
+/// Clicks the element with `id` and waits for the page it leads to.
 pub async fn click_to(c: &Client, id: &str, path: &str) {
+    click_css_to(c, &format!("#{id}"), path).await;
+}
+
+/// Clicks the element matching `css` and waits for the page it leads to.
+pub async fn click_css_to(c: &Client, css: &str, path: &str) {
     let old = c.find(Locator::Css("html")).await.unwrap();
-    c.find(Locator::Id(id))
+    c.find(Locator::Css(css))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+    wait_new_page(c, old, path, css).await;
+}
+
+/// Waits for a new document at `path`. Every click this follows submits a
+/// form, so the old document (`old`, its `<html>` element) must be gone —
+/// stale — before the new one counts: a form that posts back to its own
+/// path would otherwise match before it loads.
+pub async fn wait_new_page(c: &Client, old: fantoccini::elements::Element, path: &str, what: &str) {
     let start = Instant::now();
     loop {
         let at = path_of(c).await;
@@ -138,7 +147,7 @@ pub async fn click_to(c: &Client, id: &str, path: &str) {
         }
         assert!(
             start.elapsed() < Duration::from_secs(15),
-            "after #{id} at {at}, not {path}"
+            "after {what} at {at}, not {path}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

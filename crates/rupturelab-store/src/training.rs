@@ -1,0 +1,134 @@
+//! Types of training mode's store calls (supervision exercises): modules
+//! built from a study, trainees with private links, and their exercises,
+//! which are kept apart from the study's responses.
+
+use std::collections::BTreeMap;
+
+use rupturelab_core::training::{Focus, PromptKind};
+use rupturelab_core::{Answer, CodePath, Key, Timestamp};
+
+use crate::StudyId;
+
+/// A training module's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleId(pub i64);
+
+/// A trainee's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraineeId(pub i64);
+
+/// Which parts of the feedback page a module shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedbackOptions {
+    /// The model's codes of the trainee's answer.
+    pub model_codes: bool,
+    /// The panel's distribution of causes and resolutions.
+    pub panel: bool,
+    /// The panel by orientation (needs `panel`).
+    pub by_orientation: bool,
+    /// Anonymised panel quotes per theme.
+    pub quotes: bool,
+    /// The reflection prompt.
+    pub prompt: bool,
+}
+
+impl Default for FeedbackOptions {
+    fn default() -> Self {
+        FeedbackOptions {
+            model_codes: true,
+            panel: true,
+            by_orientation: true,
+            quotes: true,
+            prompt: true,
+        }
+    }
+}
+
+/// What a supervisor fills in to create a module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewModule {
+    /// Title shown to trainees.
+    pub title: String,
+    /// The study's segments used, in exercise order.
+    pub segments: Vec<Key>,
+    /// The study's questions asked about each segment.
+    pub questions: Vec<Key>,
+    /// Which feedback to show.
+    pub feedback: FeedbackOptions,
+    /// Reflection prompt texts by kind.
+    pub prompts: BTreeMap<PromptKind, String>,
+}
+
+/// A stored module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingModule {
+    /// Row id.
+    pub id: ModuleId,
+    /// The study it draws on.
+    pub study_id: StudyId,
+    /// Title, segments, questions, feedback and prompts.
+    pub spec: NewModule,
+    /// When created.
+    pub created_at: Timestamp,
+}
+
+/// A trainee as their link finds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraineeRecord {
+    /// Row id.
+    pub id: TraineeId,
+    /// Their module.
+    pub module_id: ModuleId,
+    /// The module's study.
+    pub study_id: StudyId,
+    /// Pseudonymous code chosen by the supervisor.
+    pub code: String,
+}
+
+/// One line of the supervisor's trainee list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraineeOverview {
+    /// Row id.
+    pub id: TraineeId,
+    /// Code.
+    pub code: String,
+    /// Whether a link is active.
+    pub active_link: bool,
+    /// Links ever issued.
+    pub links_issued: i64,
+    /// Exercises submitted.
+    pub exercises: i64,
+}
+
+/// A code the model gave an answer, with its probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoCode {
+    /// The code.
+    pub code: CodePath,
+    /// The model's probability.
+    pub confidence: f64,
+}
+
+/// One answer of an exercise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExerciseAnswer {
+    /// The study question.
+    pub question: Key,
+    /// The answer.
+    pub answer: Answer,
+    /// Codes proposed by the model (open answers only).
+    pub auto_codes: Vec<AutoCode>,
+}
+
+/// A trainee's submitted answers about one segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exercise {
+    /// The segment.
+    pub segment: Key,
+    /// The answers.
+    pub answers: Vec<ExerciseAnswer>,
+    /// What the trainee said their answer addressed.
+    pub marks: Vec<Focus>,
+    /// When submitted.
+    pub submitted_at: Timestamp,
+}
