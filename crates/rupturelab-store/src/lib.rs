@@ -3,6 +3,7 @@
 //! same trait; [`open`] picks the backend from the database URL or path.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 mod codec;
 pub mod sqlite;
 pub mod web;
@@ -17,6 +18,7 @@ use rupturelab_core::{
     Segment, Settings, StudyData, Timestamp,
 };
 
+pub use audit::{AuditFacets, AuditFilter};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -207,6 +209,23 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Marks the participant completed; their answers are locked from now on.
     async fn submit(&self, participant: ParticipantId) -> Result<()>;
+
+    // --- audit (the audit-trail page) and search freshness ---
+
+    /// A page of the study's audit trail matching the filter, newest first,
+    /// and how many events match in all.
+    async fn audit_page(
+        &self,
+        id: StudyId,
+        filter: &AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<AuditEvent>, i64)>;
+    /// The actors and actions that occur in the study's audit trail.
+    async fn audit_facets(&self, id: StudyId) -> Result<AuditFacets>;
+    /// A cheap value that changes whenever the study's answers or transcripts
+    /// change (the search index rebuilds a study when it differs).
+    async fn search_fingerprint(&self, id: StudyId) -> Result<String>;
 }
 
 /// What [`Store::reorder`] reorders.

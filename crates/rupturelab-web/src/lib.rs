@@ -9,12 +9,15 @@
 #![recursion_limit = "512"]
 
 pub mod accounts;
+mod agreement_page;
 mod api;
+mod audit_page;
 mod console;
 mod console_design;
 mod error;
 pub mod i18n;
 mod participant;
+mod search_page;
 mod security;
 mod views;
 
@@ -55,6 +58,8 @@ pub struct Config {
     pub token_attempts: u32,
     /// The rate-limit window.
     pub rate_window: Duration,
+    /// The full-text search index directory (`<database>.index`); `None` keeps it in memory.
+    pub search_index: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -66,6 +71,7 @@ impl Config {
             login_attempts: 10,
             token_attempts: 30,
             rate_window: Duration::from_secs(15 * 60),
+            search_index: None,
         }
     }
     /// Whether cookies must be `Secure` (the base URL is https).
@@ -83,6 +89,7 @@ pub(crate) struct AppState {
     pub config: Arc<Config>,
     pub login_limiter: Arc<security::RateLimiter>,
     pub token_limiter: Arc<security::RateLimiter>,
+    pub search: Arc<search_page::Search>,
 }
 
 /// A bound, ready-to-run server.
@@ -134,11 +141,17 @@ impl Application {
                 config.token_attempts,
                 config.rate_window,
             )),
+            search: search_page::Search::start(store.clone(), config.search_index.as_deref()),
             config: Arc::new(config),
         };
         let router = Router::new()
             .merge(console::routes())
             .merge(participant::routes())
+            .merge(
+                search_page::routes()
+                    .merge(audit_page::routes())
+                    .merge(agreement_page::routes()),
+            )
             .nest("/api/v1", api::routes())
             .route("/static/{file}", get(views::static_file))
             .route("/healthz", get(|| async { "ok" }))
