@@ -308,14 +308,14 @@ impl SearchIndex {
             (Occur::Must, term_query(self.f.kind, "meta")),
         ]);
         let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
-        for (_, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            return Ok(doc
-                .get_first(self.f.fingerprint)
-                .and_then(|v| v.as_str())
-                .map(str::to_string));
-        }
-        Ok(None)
+        let Some((_, addr)) = top.into_iter().next() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        Ok(doc
+            .get_first(self.f.fingerprint)
+            .and_then(|v| v.as_str())
+            .map(str::to_string))
     }
 
     /// Replaces everything indexed for the study with its current responses

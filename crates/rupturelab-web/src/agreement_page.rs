@@ -98,21 +98,21 @@ fn parse_query(raw: Option<&str>) -> Result<Choice, Error> {
     };
     for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
         match k.as_ref() {
-            "coders" if !v.is_empty() => {
-                if !c.coders.contains(&v.to_string()) {
-                    c.coders.push(v.into_owned())
-                }
+            "coders" if !v.is_empty() && !c.coders.iter().any(|x| *x == v) => {
+                c.coders.push(v.into_owned())
             }
             "unit" => c.unit = PageUnit::parse(&v)?,
-            "bootstrap" if !v.is_empty() => c.replicates = v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= MAX_REPLICATES)
-                .ok_or_else(|| {
-                    Error::Invalid(format!(
+            "bootstrap" if !v.is_empty() => {
+                c.replicates = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= MAX_REPLICATES)
+                    .ok_or_else(|| {
+                        Error::Invalid(format!(
                         "bootstrap: `{v}` is not a number of replicates from 0 to {MAX_REPLICATES}"
                     ))
-                })?,
+                    })?
+            }
             "seed" if !v.is_empty() => {
                 c.seed = v
                     .parse::<u64>()
@@ -231,7 +231,7 @@ fn compute(study: &StudyData, c: &Choice) -> Result<Tables, Error> {
             unit,
             selection: None,
             threshold: None,
-            bootstrap: bootstrap.clone(),
+            bootstrap,
         };
         let table = code_agreement_table(study, &names, &opts)
             .map_err(|e| Error::Invalid(format!("coders: {e}")))?;

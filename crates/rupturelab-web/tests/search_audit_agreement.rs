@@ -617,7 +617,7 @@ async fn the_agreement_page_shows_the_engines_numbers_for_the_example_study() {
                     unit: cu,
                     selection: None,
                     threshold: None,
-                    bootstrap: Some(boot.clone()),
+                    bootstrap: Some(boot),
                 },
             )
             .unwrap();
