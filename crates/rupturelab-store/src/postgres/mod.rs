@@ -5,6 +5,8 @@
 //! sequences, REPEATABLE READ snapshots for whole-study reads. Migrations
 //! in `migrations/postgres/` mirror `migrations/sqlite/` version for version.
 
+#[path = "../sql/audit.rs"]
+mod audit;
 #[path = "../sql/codebook.rs"]
 mod codebook;
 #[path = "../sql/coding.rs"]
@@ -598,6 +600,24 @@ impl Store for PgStore {
     }
     async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64> {
         report::clear_quote_rules(&self.pool, id, actor).await
+    }
+
+    // --- audit (the audit-trail page) and search freshness ---
+
+    async fn audit_page(
+        &self,
+        id: StudyId,
+        filter: &crate::AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<AuditEvent>, i64)> {
+        audit::audit_page(&self.pool, id, filter, offset, limit).await
+    }
+    async fn audit_facets(&self, id: StudyId) -> Result<crate::AuditFacets> {
+        audit::audit_facets(&self.pool, id).await
+    }
+    async fn search_fingerprint(&self, id: StudyId) -> Result<String> {
+        audit::search_fingerprint(&self.pool, id).await
     }
 }
 
