@@ -159,6 +159,7 @@ impl Application {
             .layer(axum::middleware::from_fn(security::csrf_guard))
             .layer(auth_layer)
             .layer(axum::middleware::from_fn(security::headers))
+            .layer(axum::middleware::from_fn(error::bare_500_is_unavailable))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
             .layer(
