@@ -220,7 +220,8 @@ pub async fn login(base: &str, who: (&str, &str)) -> (reqwest::Client, String) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 303, "login of {} failed", who.0);
-    let token = csrf(&c, &format!("{base}/studies")).await;
+    // /coding is open to coders and researchers alike.
+    let token = csrf(&c, &format!("{base}/coding")).await;
     (c, token)
 }
 
