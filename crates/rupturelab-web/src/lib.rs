@@ -16,6 +16,7 @@ mod console;
 mod console_design;
 mod error;
 pub mod i18n;
+mod limits;
 mod participant;
 mod security;
 mod sessions;
@@ -162,6 +163,8 @@ impl Application {
             .layer(axum::middleware::from_fn(error::bare_500_is_unavailable))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+            // Outside the body limit above, so a too-large body gets its clear 413.
+            .layer(axum::middleware::from_fn(limits::body_limits))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request<_>| {
@@ -210,13 +213,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = limits::serve(self.listener, self.router, shutdown).await;
         self.store.close().await;
         result
     }
