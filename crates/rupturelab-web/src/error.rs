@@ -76,7 +76,7 @@ impl From<StoreError> for Error {
 fn unreachable(e: &tower_sessions_sqlx_store::sqlx::Error) -> bool {
     use tower_sessions_sqlx_store::sqlx::Error as E;
     match e {
-        E::PoolTimedOut | E::PoolClosed | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
+        E::PoolTimedOut | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
         E::Database(d) => d.code().is_some_and(|c| {
             // PostgreSQL: connection exceptions (08…), operator intervention
             // (57P01-03: shutdown, crash, starting up), too many connections;
@@ -100,11 +100,27 @@ impl From<askama::Error> for Error {
 }
 
 impl Error {
-    /// A session that cannot be read or written: its store is the database,
-    /// so this is the retriable 503.
+    /// A session that cannot be read or written: when its store (the
+    /// database) is unreachable, the retriable 503; otherwise a 500.
     pub fn session(e: &tower_sessions::session::Error) -> Self {
-        tracing::warn!(cause = %e, "session store failed: answering 503");
-        Error::Unavailable
+        // The session store reports the database error as text only.
+        let text = e.to_string();
+        let unreachable = [
+            "pool timed out",
+            "error communicating with database",
+            "terminating connection",
+            "the database system is",
+            "database is locked",
+            "connection refused",
+        ]
+        .iter()
+        .any(|m| text.contains(m));
+        if unreachable {
+            tracing::warn!(cause = %text, "session store unreachable: answering 503");
+            Error::Unavailable
+        } else {
+            Error::Internal(text)
+        }
     }
 
     /// The status code.

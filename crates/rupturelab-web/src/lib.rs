@@ -165,6 +165,7 @@ impl Application {
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
             // Outside the body limit above, so a too-large body gets its clear 413.
             .layer(axum::middleware::from_fn(limits::body_limits))
+            .layer(axum::middleware::from_fn(limits::api_json_errors))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request<_>| {

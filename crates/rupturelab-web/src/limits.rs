@@ -165,3 +165,105 @@ pub async fn serve(
     close_tx.closed().await;
     Ok(())
 }
+
+/// Under `/api/`, an error answered by the framework rather than a handler
+/// (a JSON body that does not parse: 400/415/422, an unknown method: 405, …)
+/// comes as plain text; it becomes the API's JSON error shape
+/// `{"error", "status", "reference"}` with the same status and message.
+pub async fn api_json_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let is_html = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    let message = if text.is_empty() || is_html {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut out = refuse(true, status, &message);
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// Adds the error answers every API operation can give (documented once
+/// here) to each operation of the OpenAPI document that lacks them.
+pub fn with_common_errors(mut doc: serde_json::Value) -> serde_json::Value {
+    let common = [
+        (
+            "400",
+            "the request is malformed (JSON that does not parse, a bad query or path value)",
+        ),
+        ("401", "not signed in: no session and no valid bearer token"),
+        (
+            "403",
+            "not allowed for this account, or the CSRF / origin check failed",
+        ),
+        ("404", "no such study, participant, response or coding"),
+        ("405", "the method is not allowed on this path"),
+        ("408", "the request body did not arrive in time"),
+        ("409", "conflicts with what is stored"),
+        ("413", "the request body or form is too large"),
+        ("415", "the body is not application/json"),
+        ("422", "the data is invalid; the message names the field"),
+        (
+            "429",
+            "too many failed attempts from this address; wait and retry",
+        ),
+        (
+            "503",
+            "the database is unreachable; retry after the Retry-After seconds",
+        ),
+    ];
+    let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) else {
+        return doc;
+    };
+    for item in paths.values_mut() {
+        let Some(ops) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in ops.iter_mut() {
+            if !["get", "put", "post", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let Some(responses) = op.get_mut("responses").and_then(|r| r.as_object_mut()) else {
+                continue;
+            };
+            for (code, description) in common {
+                responses.entry(code).or_insert_with(|| {
+                    let mut r = serde_json::json!({
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+                    });
+                    if code == "503" {
+                        r["headers"] = serde_json::json!({"Retry-After": {
+                            "description": "seconds to wait before retrying",
+                            "schema": {"type": "integer"}}});
+                    }
+                    r
+                });
+            }
+        }
+    }
+    doc
+}
