@@ -17,9 +17,11 @@ N="${1:-200}"
 CODERS="${2:-10}"
 SECS="${3:-30}"
 WHICH="${4:-both}"
-cargo build --release -q -p rupturelab --bin rupturelab
-cargo build --release -q -p rupturelab-web --example load_mix
-BIN=target/release/rupturelab
+# RUPTURELAB_BIN / LOAD_MIX: use these binaries instead of building them.
+[ -n "${RUPTURELAB_BIN:-}" ] || cargo build --release -q -p rupturelab --bin rupturelab
+[ -n "${LOAD_MIX:-}" ] || cargo build --release -q -p rupturelab-web --example load_mix
+BIN="${RUPTURELAB_BIN:-target/release/rupturelab}"
+LOAD_MIX="${LOAD_MIX:-target/release/examples/load_mix}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rupturelab-load.XXXXXX")"
 chmod 755 "$WORK"
 SERVER=""
@@ -49,7 +51,7 @@ run() { # DB LABEL
   echo
   echo "## $label (server pid $SERVER, RSS at start $(awk '/VmRSS/ {print int($2/1024)" MiB"}' /proc/$SERVER/status))"
   echo
-  target/release/examples/load_mix "http://127.0.0.1:$port" bench bench-password-1 \
+  "$LOAD_MIX" "http://127.0.0.1:$port" bench bench-password-1 \
     --participants "$N" --coders "$CODERS" --coder-password coder-password-1 \
     --seconds "$SECS" --pid "$SERVER"
   kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=""
