@@ -666,5 +666,5 @@ pub fn openapi_document() -> Value {
 }
 
 async fn openapi() -> Json<Value> {
-    Json(openapi_document())
+    Json(crate::limits::with_common_errors(openapi_document()))
 }

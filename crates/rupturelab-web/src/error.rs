@@ -40,6 +40,10 @@ pub enum Error {
     /// 429: too many attempts.
     #[error("too many attempts; wait a few minutes and try again")]
     TooManyRequests,
+    /// 503: the database cannot be reached (restarting, overloaded); the
+    /// request changed nothing and may be repeated after `Retry-After`.
+    #[error("the study database is not reachable at the moment; nothing was saved by this request, try again in a few seconds")]
+    Unavailable,
     /// 500: anything else; the cause goes to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -57,10 +61,37 @@ impl From<StoreError> for Error {
             StoreError::NotFound(_) => Error::NotFoundMsg(e.to_string()),
             StoreError::Invalid(m) => Error::Invalid(m),
             StoreError::StudyExists(_) => Error::Conflict(e.to_string()),
+            StoreError::Db(ref db) if unreachable(db) => {
+                tracing::warn!(cause = %db, "database unreachable: answering 503");
+                Error::Unavailable
+            }
             other => Error::Internal(other.to_string()),
         }
     }
 }
+
+/// Whether a database error means "the database is not reachable right now"
+/// (connection lost or refused, pool exhausted, server shutting down or
+/// starting up, SQLite busy) rather than a bug: such requests get 503.
+fn unreachable(e: &tower_sessions_sqlx_store::sqlx::Error) -> bool {
+    use tower_sessions_sqlx_store::sqlx::Error as E;
+    match e {
+        E::PoolTimedOut | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
+        E::Database(d) => d.code().is_some_and(|c| {
+            // PostgreSQL: connection exceptions (08…), operator intervention
+            // (57P01-03: shutdown, crash, starting up), too many connections;
+            // SQLite: BUSY and LOCKED (primary codes 5 and 6).
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || c == "53300"
+                || c.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+        }),
+        _ => false,
+    }
+}
+
+/// The seconds a client should wait before retrying after a 503.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 impl From<askama::Error> for Error {
     fn from(e: askama::Error) -> Self {
@@ -69,6 +100,29 @@ impl From<askama::Error> for Error {
 }
 
 impl Error {
+    /// A session that cannot be read or written: when its store (the
+    /// database) is unreachable, the retriable 503; otherwise a 500.
+    pub fn session(e: &tower_sessions::session::Error) -> Self {
+        // The session store reports the database error as text only.
+        let text = e.to_string();
+        let unreachable = [
+            "pool timed out",
+            "error communicating with database",
+            "terminating connection",
+            "the database system is",
+            "database is locked",
+            "connection refused",
+        ]
+        .iter()
+        .any(|m| text.contains(m));
+        if unreachable {
+            tracing::warn!(cause = %text, "session store unreachable: answering 503");
+            Error::Unavailable
+        } else {
+            Error::Internal(text)
+        }
+    }
+
     /// The status code.
     pub fn status(&self) -> StatusCode {
         match self {
@@ -79,6 +133,7 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -106,11 +161,14 @@ impl IntoResponse for Error {
             return (status, views::unknown_link_page()).into_response();
         }
         let (message, reference) = self.public_message();
-        (
+        with_retry_after(
             status,
-            views::error_page(status, &message, reference.as_deref()),
+            (
+                status,
+                views::error_page(status, &message, reference.as_deref()),
+            )
+                .into_response(),
         )
-            .into_response()
     }
 }
 
@@ -139,6 +197,38 @@ impl IntoResponse for ApiError {
             "status": status.as_u16(),
             "reference": reference,
         });
-        (status, Json(body)).into_response()
+        with_retry_after(status, (status, Json(body)).into_response())
+    }
+}
+
+fn with_retry_after(status: StatusCode, mut res: Response) -> Response {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+        );
+    }
+    res
+}
+
+/// Outer middleware: the session and login layers answer a bare, empty 500
+/// when their store (the database) fails; that is "unreachable", not a bug,
+/// so it becomes the same retriable 503 with `Retry-After` as handlers give.
+pub async fn bare_500_is_unavailable(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || res.headers().contains_key(axum::http::header::CONTENT_TYPE)
+    {
+        return res;
+    }
+    tracing::warn!("the session store failed: answering 503");
+    if api {
+        ApiError(Error::Unavailable).into_response()
+    } else {
+        Error::Unavailable.into_response()
     }
 }

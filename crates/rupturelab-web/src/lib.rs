@@ -19,6 +19,7 @@ mod console;
 mod console_design;
 mod error;
 pub mod i18n;
+mod limits;
 mod participant;
 mod reconcile;
 mod report_page;
@@ -180,8 +181,12 @@ impl Application {
             .layer(axum::middleware::from_fn(security::csrf_guard))
             .layer(auth_layer)
             .layer(axum::middleware::from_fn(security::headers))
+            .layer(axum::middleware::from_fn(error::bare_500_is_unavailable))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))
             .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+            // Outside the body limit above, so a too-large body gets its clear 413.
+            .layer(axum::middleware::from_fn(limits::body_limits))
+            .layer(axum::middleware::from_fn(limits::api_json_errors))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|req: &Request<_>| {
@@ -230,13 +235,7 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let result = limits::serve(self.listener, self.router, shutdown).await;
         self.store.close().await;
         result
     }

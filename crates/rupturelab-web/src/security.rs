@@ -72,7 +72,7 @@ pub async fn csrf_token(session: &Session) -> Result<String, Error> {
     if let Some(t) = session
         .get::<String>(CSRF_KEY)
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+        .map_err(|e| Error::session(&e))?
     {
         return Ok(t);
     }
@@ -80,7 +80,7 @@ pub async fn csrf_token(session: &Session) -> Result<String, Error> {
     session
         .insert(CSRF_KEY, &t)
         .await
-        .map_err(|e| Error::Internal(e.to_string()))?;
+        .map_err(|e| Error::session(&e))?;
     Ok(t)
 }
 
@@ -145,7 +145,8 @@ pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response 
     let expected = match session.get::<String>(CSRF_KEY).await {
         Ok(Some(t)) => t,
         Ok(None) => return reject(api, "no session token"),
-        Err(e) => return Error::Internal(e.to_string()).into_response(),
+        Err(e) if api => return ApiError(Error::session(&e)).into_response(),
+        Err(e) => return Error::session(&e).into_response(),
     };
     if let Some(given) = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         if constant_time_eq(given.as_bytes(), expected.as_bytes()) {

@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Load the bundled synthetic example study first (like `rupturelab demo`).
     #[arg(long)]
     pub demo: bool,
+    /// Unknown participant links or API tokens allowed per client address in
+    /// 15 minutes before that address is refused (429); raise it only for API fuzzing.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    token_attempts: u32,
 }
 
 /// `rupturelab user` actions.
@@ -71,6 +75,7 @@ pub async fn serve(db: &str, args: &ServeArgs) -> Result<()> {
     let mut config = Config::new(args.bind);
     config.base_url = args.base_url.clone();
     config.search_index = rupturelab_search::index_dir_for(db);
+    config.token_attempts = args.token_attempts;
     let app = Application::build(store, config)
         .await
         .with_context(|| format!("starting the server on {}", args.bind))?;

@@ -97,7 +97,16 @@ const LOCK_STUDY: &str = " FOR NO KEY UPDATE";
 
 /// Starts a write transaction (READ COMMITTED; rows are locked as read).
 async fn begin_write(pool: &Pool) -> Result<Tx<'static>> {
-    Ok(pool.begin().await?)
+    let mut tx = pool.begin().await?;
+    // Writers take one transaction-scoped advisory lock, so they run one at a
+    // time as SQLite's `BEGIN IMMEDIATE` makes them: the shared SQL's
+    // check-then-insert steps (a new coder, a duplicate coding, a version
+    // check) cannot interleave at READ COMMITTED. Readers are not blocked.
+    // `crates/rupturelab/tests/concurrency.rs` fails without it.
+    sqlx::query("SELECT pg_advisory_xact_lock(7283101)")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
 }
 
 /// Starts a read transaction on one snapshot (REPEATABLE READ, read only).
