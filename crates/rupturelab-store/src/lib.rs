@@ -8,6 +8,7 @@ mod codec;
 pub mod coding;
 pub mod report;
 pub mod sqlite;
+pub mod suggest;
 pub mod training;
 pub mod web;
 
@@ -30,6 +31,7 @@ pub use coding::{
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
 };
 pub use report::{QuoteRule, QuoteRuleKind};
+pub use suggest::{SuggestionSetting, SuggestionUse};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -488,6 +490,80 @@ pub trait Store: Send + Sync {
     async fn remove_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
     /// Removes every pin and exclusion of the study (audited); returns how many there were.
     async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64>;
+    // --- suggestions ---
+    // Suggestions in the coding screen (see `suggest`). The defaults refuse,
+    // so that a backend without the 0007 tables still builds; SQLite
+    // implements them in `sqlite/suggest.rs` in portable SQL.
+
+    /// The study's suggestion switch and blind mode.
+    async fn suggestion_setting(&self, _id: StudyId) -> Result<SuggestionSetting> {
+        Err(no_suggestions())
+    }
+    /// Sets the researcher's choice (`None` = automatic: on unless blind);
+    /// audited as `settings.suggestions` when it changes.
+    async fn set_suggestion_setting(
+        &self,
+        _id: StudyId,
+        _explicit: Option<bool>,
+        _actor: &str,
+    ) -> Result<()> {
+        Err(no_suggestions())
+    }
+    /// A fingerprint of what the study's suggestion model learns from: the
+    /// consensus codings, the codebook's paths and the open answers' ids. It
+    /// changes whenever a retrained model could differ.
+    async fn consensus_fingerprint(&self, _id: StudyId) -> Result<String> {
+        Err(no_suggestions())
+    }
+    /// Whether `coder` is assigned the response: every open answer, unless
+    /// the coder has a share assignment that leaves it out.
+    async fn assigned_to(&self, _id: StudyId, _coder: &Key, _response: ResponseId) -> Result<bool> {
+        Err(no_suggestions())
+    }
+    /// The codes `coder` rejected as suggestions for the response.
+    async fn rejected_suggestions(
+        &self,
+        _id: StudyId,
+        _coder: &Key,
+        _response: ResponseId,
+    ) -> Result<Vec<CodePath>> {
+        Err(no_suggestions())
+    }
+    /// Accepts a suggestion: adds the coding exactly as [`Store::add_coding`]
+    /// does (undo step, `coding.add` audit event whose detail ends with
+    /// `(from suggestion, confidence 0.83)`) and records the decision, in
+    /// one transaction.
+    async fn accept_suggestion(
+        &self,
+        _id: StudyId,
+        _new: &NewCoding,
+        _confidence: f64,
+        _actor: &str,
+    ) -> Result<StoredCoding> {
+        Err(no_suggestions())
+    }
+    /// Remembers that `coder` rejected `code` for the response (audited as
+    /// `suggestion.reject`); rejecting again changes nothing.
+    async fn reject_suggestion(
+        &self,
+        _id: StudyId,
+        _coder: &Key,
+        _response: ResponseId,
+        _code: &CodePath,
+        _confidence: f64,
+        _actor: &str,
+    ) -> Result<()> {
+        Err(no_suggestions())
+    }
+    /// Every coder of the study (consensus excluded), in study order, with
+    /// how many suggestions they accepted and rejected.
+    async fn suggestions_used(&self, _id: StudyId) -> Result<Vec<SuggestionUse>> {
+        Err(no_suggestions())
+    }
+}
+
+fn no_suggestions() -> StoreError {
+    StoreError::Invalid("coding suggestions are not available on this database backend yet".into())
 }
 
 fn no_training() -> StoreError {
