@@ -575,8 +575,8 @@ pub fn openapi_document() -> Value {
     let key_param = json!({"name": "key", "in": "path", "required": true, "schema": {"type": "string"}, "description": "segment or question key, or attribute name"});
     let token_param = json!({"name": "token", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "description": "the participant's invitation token"});
     let ok = |schema: Value| json!({"description": "OK", "content": {"application/json": {"schema": schema}}});
-    crate::reconcile::with_openapi(crate::codebook::with_openapi(
-        crate::coding_api::with_paths(json!({
+    crate::suggest_api::with_paths(crate::reconcile::with_openapi(
+        crate::codebook::with_openapi(crate::coding_api::with_paths(json!({
             "openapi": "3.1.0",
             "info": {
                 "title": "RuptureLab API",
@@ -661,7 +661,7 @@ pub fn openapi_document() -> Value {
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "properties": {"answers": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/Answer"}}}}}}},
                     "responses": {"200": ok(json!({"type": "object", "properties": {"saved": {"type": "integer"}, "saved_at": {"type": "string"}}})), "403": err, "404": err, "409": err, "422": err}}}
             }
-        })),
+        }))),
     ))
 }
 

@@ -22,6 +22,7 @@ mod reconcile;
 mod report_page;
 mod security;
 mod setup;
+mod suggest_api;
 mod training;
 mod views;
 
@@ -91,6 +92,7 @@ pub(crate) struct AppState {
     pub login_limiter: Arc<security::RateLimiter>,
     pub token_limiter: Arc<security::RateLimiter>,
     pub setup: Arc<setup::SetupToken>,
+    pub suggest: Arc<suggest_api::SuggestCache>,
 }
 
 /// A bound, ready-to-run server.
@@ -142,6 +144,7 @@ impl Application {
         let setup_token = no_researcher.then(|| setup.issue());
         let state = AppState {
             setup,
+            suggest: Arc::default(),
             store: store.clone(),
             login_limiter: Arc::new(security::RateLimiter::new(
                 config.login_attempts,
@@ -161,6 +164,7 @@ impl Application {
             .merge(setup::routes())
             .merge(training::routes())
             .merge(report_page::routes())
+            .merge(suggest_api::routes())
             .nest("/api/v1", api::routes())
             .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))
