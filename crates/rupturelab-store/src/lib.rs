@@ -3,6 +3,7 @@
 //! same trait; [`open`] picks the backend from the database URL or path.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod codebook;
 mod codec;
 pub mod coding;
@@ -22,6 +23,7 @@ use rupturelab_core::{
     Question, Response, ResponseKey, Segment, Settings, StudyData, Timestamp,
 };
 
+pub use audit::{AuditFacets, AuditFilter};
 pub use codebook::{
     CodeEdit, CodeId, CodeMove, CodebookVersion, ConsensusCoding, DeleteImpact, Deletion,
     MergeOutcome, NewCode, StoredCode,
@@ -490,6 +492,24 @@ pub trait Store: Send + Sync {
     async fn remove_quote_rule(&self, id: StudyId, rule: &QuoteRule, actor: &str) -> Result<bool>;
     /// Removes every pin and exclusion of the study (audited); returns how many there were.
     async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64>;
+
+    // --- audit (the audit-trail page) and search freshness ---
+
+    /// A page of the study's audit trail matching the filter, newest first,
+    /// and how many events match in all.
+    async fn audit_page(
+        &self,
+        id: StudyId,
+        filter: &AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<AuditEvent>, i64)>;
+    /// The actors and actions that occur in the study's audit trail.
+    async fn audit_facets(&self, id: StudyId) -> Result<AuditFacets>;
+    /// A cheap value that changes whenever the study's answers or transcripts
+    /// change (the search index rebuilds a study when it differs).
+    async fn search_fingerprint(&self, id: StudyId) -> Result<String>;
+
     // --- suggestions ---
     // Suggestions in the coding screen (see `suggest`). The defaults refuse,
     // so that a backend without the 0007 tables still builds; SQLite

@@ -9,7 +9,9 @@
 #![recursion_limit = "512"]
 
 pub mod accounts;
+mod agreement_page;
 mod api;
+mod audit_page;
 mod codebook;
 mod coding_api;
 mod coding_page;
@@ -20,6 +22,7 @@ pub mod i18n;
 mod participant;
 mod reconcile;
 mod report_page;
+mod search_page;
 mod security;
 mod setup;
 mod suggest_api;
@@ -63,6 +66,8 @@ pub struct Config {
     pub token_attempts: u32,
     /// The rate-limit window.
     pub rate_window: Duration,
+    /// The full-text search index directory (`<database>.index`); `None` keeps it in memory.
+    pub search_index: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -74,6 +79,7 @@ impl Config {
             login_attempts: 10,
             token_attempts: 30,
             rate_window: Duration::from_secs(15 * 60),
+            search_index: None,
         }
     }
     /// Whether cookies must be `Secure` (the base URL is https).
@@ -93,6 +99,7 @@ pub(crate) struct AppState {
     pub token_limiter: Arc<security::RateLimiter>,
     pub setup: Arc<setup::SetupToken>,
     pub suggest: Arc<suggest_api::SuggestCache>,
+    pub search: Arc<search_page::Search>,
 }
 
 /// A bound, ready-to-run server.
@@ -154,6 +161,7 @@ impl Application {
                 config.token_attempts,
                 config.rate_window,
             )),
+            search: search_page::Search::start(store.clone(), config.search_index.as_deref()),
             config: Arc::new(config),
         };
         let router = Router::new()
@@ -165,6 +173,11 @@ impl Application {
             .merge(training::routes())
             .merge(report_page::routes())
             .merge(suggest_api::routes())
+            .merge(
+                search_page::routes()
+                    .merge(audit_page::routes())
+                    .merge(agreement_page::routes()),
+            )
             .nest("/api/v1", api::routes())
             .merge(coding_api::routes().merge(coding_page::routes()))
             .route("/static/{file}", get(views::static_file))

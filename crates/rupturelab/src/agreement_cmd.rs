@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use rupturelab_core::agreement::{
-    bootstrap_alpha, code_agreement_table, code_set_matrix, fleiss_kappa_matrix, gwet_ac1_raters,
-    krippendorff_alpha, parse_matrix_csv, percent_agreement, study_pairwise_kappa, BootstrapMethod,
-    BootstrapOptions, CodeAgreementOptions, CodeFlag, CodeUnit, Coefficient, ContingencyTable,
-    MatrixLayout, Metric, UnitOptions, ValueKind, Weights,
+    agreement_coders, bootstrap_alpha, code_agreement_table, fleiss_kappa_matrix, gwet_ac1_raters,
+    krippendorff_alpha, overall_masi, parse_matrix_csv, percent_agreement, study_pairwise_kappa,
+    BootstrapMethod, BootstrapOptions, CodeAgreementOptions, CodeFlag, CodeUnit, Coefficient,
+    ContingencyTable, MatrixLayout, Metric, UnitOptions, ValueKind, Weights,
 };
-use rupturelab_core::{CodePath, StudyData, CONSENSUS};
+use rupturelab_core::{StudyData, CONSENSUS};
 
 use crate::output::{Cell, Report, Table};
 
@@ -205,23 +205,13 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
     Ok(r)
 }
 
-fn default_coders(study: &StudyData) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for c in &study.coders {
-        if !c.is_consensus() && study.codings.iter().any(|x| x.coder == c.name) {
-            names.push(c.name.to_string());
-        }
-    }
-    names
-}
-
 /// Agreement between the coders of a study.
 pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
     if !study.settings.agreement {
         bail!("agreement statistics are switched off for this study (reflexive thematic analysis); set `agreement = true` in study.toml to compute them");
     }
     let coders = if args.coders.is_empty() {
-        default_coders(study)
+        agreement_coders(study)
     } else {
         args.coders.clone()
     };
@@ -334,34 +324,15 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
         "Overall: response × set of codes (Krippendorff's α with MASI distance)",
         &["codes", "units", "α (MASI)", "α 95% CI"],
     );
-    let tops: Vec<Option<CodePath>> = std::iter::once(None)
-        .chain(
-            study
-                .codes
-                .iter()
-                .filter(|c| c.path.depth() == 1)
-                .map(|c| Some(c.path.clone())),
-        )
-        .collect();
-    for top in tops {
-        let m = match code_set_matrix(study, &names, top.as_ref(), &UnitOptions::default()) {
-            Ok(m) => m,
-            Err(_) => continue,
-        };
-        let Ok(a) = krippendorff_alpha(&m, &Metric::Masi) else {
-            continue;
-        };
-        let boot = match (args.bootstrap_options(), a.alpha.value()) {
-            (Some(o), Some(_)) => bootstrap_alpha(&m, &Metric::Masi, &o).ok().map(|b| b.ci),
-            _ => None,
-        };
+    for row in overall_masi(study, &names, args.bootstrap_options().as_ref()) {
         t.row(vec![
-            top.map(|p| format!("within {p}"))
+            row.within
+                .map(|p| format!("within {p}"))
                 .unwrap_or_else(|| "all codes".into())
                 .into(),
-            a.n_pairable_units.into(),
-            coef(a.alpha),
-            ci(boot),
+            row.alpha.n_pairable_units.into(),
+            coef(row.alpha.alpha),
+            ci(row.ci),
         ]);
     }
     r.tables.push(t);

@@ -8,6 +8,7 @@ mod folder_io;
 mod interop_cmds;
 mod output;
 mod quotes_cmd;
+mod reindex_cmd;
 mod report_cmd;
 mod serve_cmd;
 mod study_cmds;
@@ -123,6 +124,8 @@ enum Command {
     Interop(interop_cmds::InteropCommand),
     /// Start the web application (participant pages, researcher console, API).
     Serve(serve_cmd::ServeArgs),
+    /// Rebuild the full-text search index (`<database>.index/`) from the responses and transcripts.
+    Reindex,
     /// Manage web accounts.
     User {
         #[command(subcommand)]
@@ -233,6 +236,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => {
             return serve_cmd::serve(&db_path(&cli, args.demo), args).await;
         }
+        Command::Reindex => reindex_cmd::run(&db_path(&cli, false), cli.study.as_deref()).await?,
         Command::User { action } => serve_cmd::user(&db_path(&cli, false), action).await?,
     };
     print!("{}", report.render(format));

@@ -69,6 +69,7 @@ pub async fn serve(db: &str, args: &ServeArgs) -> Result<()> {
     );
     let mut config = Config::new(args.bind);
     config.base_url = args.base_url.clone();
+    config.search_index = rupturelab_search::index_dir_for(db);
     let app = Application::build(store, config)
         .await
         .with_context(|| format!("starting the server on {}", args.bind))?;

@@ -23,6 +23,7 @@ mod bootstrap;
 mod error;
 mod kappa;
 mod matrix;
+mod overall;
 mod study;
 
 use std::fmt;
@@ -42,6 +43,7 @@ pub use kappa::{
     ContingencyTable, FleissKappa, PairCell, PairwiseKappa, TwoRaterSummary, Weights,
 };
 pub use matrix::{parse_matrix_csv, MatrixLayout, ReliabilityMatrix, Value, ValueKind, MISSING};
+pub use overall::{agreement_coders, overall_masi, OverallRow};
 pub use study::{
     code_agreement_table, code_point_matrix, code_set_matrix, presence_matrix,
     study_pairwise_kappa, CodeAgreementOptions, CodeAgreementRow, CodeAgreementTable, CodeFlag,

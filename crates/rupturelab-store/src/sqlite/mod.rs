@@ -1,6 +1,7 @@
 //! The SQLite store: one study database is one file (WAL mode, foreign keys
 //! on, migrations embedded and applied on open).
 
+mod audit;
 mod codebook;
 mod coding;
 mod report;
@@ -1161,6 +1162,24 @@ impl Store for SqliteStore {
     }
     async fn clear_quote_rules(&self, id: StudyId, actor: &str) -> Result<u64> {
         report::clear_quote_rules(&self.pool, id, actor).await
+    }
+
+    // --- audit (the audit-trail page) and search freshness ---
+
+    async fn audit_page(
+        &self,
+        id: StudyId,
+        filter: &crate::AuditFilter,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<AuditEvent>, i64)> {
+        audit::audit_page(&self.pool, id, filter, offset, limit).await
+    }
+    async fn audit_facets(&self, id: StudyId) -> Result<crate::AuditFacets> {
+        audit::audit_facets(&self.pool, id).await
+    }
+    async fn search_fingerprint(&self, id: StudyId) -> Result<String> {
+        audit::search_fingerprint(&self.pool, id).await
     }
 
     // --- suggestions ---
