@@ -14,6 +14,7 @@ pub mod coding;
 pub mod postgres;
 pub mod report;
 pub mod sqlite;
+pub mod suggest;
 pub mod testing;
 pub mod training;
 pub mod transfer;
@@ -39,6 +40,7 @@ pub use coding::{
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
 };
 pub use report::{QuoteRule, QuoteRuleKind};
+pub use suggest::{SuggestionSetting, SuggestionUse};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -506,6 +508,59 @@ pub trait Store: Send + Sync {
     /// A cheap value that changes whenever the study's answers or transcripts
     /// change (the search index rebuilds a study when it differs).
     async fn search_fingerprint(&self, id: StudyId) -> Result<String>;
+
+    // --- suggestions ---
+    // Suggestions in the coding screen (see `suggest`); SQL in `sql/suggest.rs`.
+
+    /// The study's suggestion switch and blind mode.
+    async fn suggestion_setting(&self, id: StudyId) -> Result<SuggestionSetting>;
+    /// Sets the researcher's choice (`None` = automatic: on unless blind);
+    /// audited as `settings.suggestions` when it changes.
+    async fn set_suggestion_setting(
+        &self,
+        id: StudyId,
+        explicit: Option<bool>,
+        actor: &str,
+    ) -> Result<()>;
+    /// A fingerprint of what the study's suggestion model learns from: the
+    /// consensus codings, the codebook's paths and the open answers' ids. It
+    /// changes whenever a retrained model could differ.
+    async fn consensus_fingerprint(&self, id: StudyId) -> Result<String>;
+    /// Whether `coder` is assigned the response: every open answer, unless
+    /// the coder has a share assignment that leaves it out.
+    async fn assigned_to(&self, id: StudyId, coder: &Key, response: ResponseId) -> Result<bool>;
+    /// The codes `coder` rejected as suggestions for the response.
+    async fn rejected_suggestions(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        response: ResponseId,
+    ) -> Result<Vec<CodePath>>;
+    /// Accepts a suggestion: adds the coding exactly as [`Store::add_coding`]
+    /// does (undo step, `coding.add` audit event whose detail ends with
+    /// `(from suggestion, confidence 0.83)`) and records the decision, in
+    /// one transaction.
+    async fn accept_suggestion(
+        &self,
+        id: StudyId,
+        new: &NewCoding,
+        confidence: f64,
+        actor: &str,
+    ) -> Result<StoredCoding>;
+    /// Remembers that `coder` rejected `code` for the response (audited as
+    /// `suggestion.reject`); rejecting again changes nothing.
+    async fn reject_suggestion(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        response: ResponseId,
+        code: &CodePath,
+        confidence: f64,
+        actor: &str,
+    ) -> Result<()>;
+    /// Every coder of the study (consensus excluded), in study order, with
+    /// how many suggestions they accepted and rejected.
+    async fn suggestions_used(&self, id: StudyId) -> Result<Vec<SuggestionUse>>;
 }
 
 /// What [`Store::reorder`] reorders.

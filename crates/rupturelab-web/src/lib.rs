@@ -27,6 +27,7 @@ mod search_page;
 mod security;
 mod sessions;
 mod setup;
+mod suggest_api;
 mod training;
 mod views;
 
@@ -98,6 +99,7 @@ pub(crate) struct AppState {
     pub login_limiter: Arc<security::RateLimiter>,
     pub token_limiter: Arc<security::RateLimiter>,
     pub setup: Arc<setup::SetupToken>,
+    pub suggest: Arc<suggest_api::SuggestCache>,
     pub search: Arc<search_page::Search>,
 }
 
@@ -148,6 +150,7 @@ impl Application {
         let setup_token = no_researcher.then(|| setup.issue());
         let state = AppState {
             setup,
+            suggest: Arc::default(),
             store: store.clone(),
             login_limiter: Arc::new(security::RateLimiter::new(
                 config.login_attempts,
@@ -168,6 +171,7 @@ impl Application {
             .merge(setup::routes())
             .merge(training::routes())
             .merge(report_page::routes())
+            .merge(suggest_api::routes())
             .merge(
                 search_page::routes()
                     .merge(audit_page::routes())

@@ -90,7 +90,7 @@ async fn ensure_coder_conn(conn: &mut Conn, sid: i64, name: &Key) -> Result<i64>
 }
 
 /// The response's key and text, if it is an open answer of the study.
-async fn target(conn: &mut Conn, sid: i64, rid: i64) -> Result<Option<CodingTarget>> {
+pub(super) async fn target(conn: &mut Conn, sid: i64, rid: i64) -> Result<Option<CodingTarget>> {
     let Some(r) = sqlx::query(
         "SELECT p.code, g.key, q.key, q.prompt, r.text FROM responses r \
          JOIN participants p ON p.id = r.participant_id JOIN questions q ON q.id = r.question_id \
@@ -525,24 +525,40 @@ pub(super) async fn add_coding(
     new: &NewCoding,
     actor: &str,
 ) -> Result<StoredCoding> {
-    let sid = id.0;
     let mut tx = begin_write(pool).await?;
-    let t = target(&mut tx, sid, new.response.0).await?.ok_or_else(|| {
-        not_found(format!(
-            "response: the study has no open answer with id {}",
-            new.response.0
-        ))
-    })?;
+    let row = add_coding_in(&mut tx, id.0, new, actor, "").await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Adds a coding inside the caller's write transaction (its undo step and
+/// `coding.add` audit event too); `note` is appended to the audit detail
+/// (e.g. ` (from suggestion, confidence 0.83)`).
+pub(super) async fn add_coding_in(
+    tx: &mut Conn,
+    sid: i64,
+    new: &NewCoding,
+    actor: &str,
+    note: &str,
+) -> Result<StoredCoding> {
+    let t = target(&mut *tx, sid, new.response.0)
+        .await?
+        .ok_or_else(|| {
+            not_found(format!(
+                "response: the study has no open answer with id {}",
+                new.response.0
+            ))
+        })?;
     check_span(new.span, &t.text)?;
-    let code = codable_code(&mut tx, sid, &new.code).await?;
-    let coder = ensure_coder_conn(&mut tx, sid, &new.coder).await?;
+    let code = codable_code(&mut *tx, sid, &new.code).await?;
+    let coder = ensure_coder_conn(&mut *tx, sid, &new.coder).await?;
     let snap = Snapshot {
         response: new.response.0,
         code,
         span: new.span,
         memo: new.memo.clone().filter(|m| !m.trim().is_empty()),
     };
-    if duplicate(&mut tx, coder, &snap, -1).await? {
+    if duplicate(&mut *tx, coder, &snap, -1).await? {
         return Err(conflict(format!(
             "{} has already applied `{}` to this {} of {}; nothing was added",
             new.coder,
@@ -555,15 +571,15 @@ pub(super) async fn add_coding(
             t.key
         )));
     }
-    let cid = insert_row(&mut tx, sid, coder, &snap).await?;
-    push_undo(&mut tx, sid, coder, cid, snap.response, None, Some(&snap)).await?;
+    let cid = insert_row(&mut *tx, sid, coder, &snap).await?;
+    push_undo(&mut *tx, sid, coder, cid, snap.response, None, Some(&snap)).await?;
     let detail = format!(
-        "(none) → {} by {}",
-        describe(&mut tx, &snap).await?,
+        "(none) → {} by {}{note}",
+        describe(&mut *tx, &snap).await?,
         new.coder
     );
     audit(
-        &mut tx,
+        &mut *tx,
         sid,
         actor,
         "coding.add",
@@ -571,11 +587,9 @@ pub(super) async fn add_coding(
         detail,
     )
     .await?;
-    let row = load_coding(&mut tx, sid, cid)
+    load_coding(&mut *tx, sid, cid)
         .await?
-        .ok_or_else(|| invalid("the new coding vanished"))?;
-    tx.commit().await?;
-    Ok(row)
+        .ok_or_else(|| invalid("the new coding vanished"))
 }
 
 /// Why an edit found no row at `seen`: stale (`Conflict`) or gone (`NotFound`).
