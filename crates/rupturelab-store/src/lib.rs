@@ -8,6 +8,7 @@ pub mod codebook;
 mod codec;
 pub mod coding;
 pub mod report;
+pub mod search_coding;
 pub mod sqlite;
 pub mod training;
 pub mod web;
@@ -32,6 +33,7 @@ pub use coding::{
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
 };
 pub use report::{QuoteRule, QuoteRuleKind};
+pub use search_coding::{CodableResponse, HitCoding, HitCodingOutcome};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -507,6 +509,52 @@ pub trait Store: Send + Sync {
     /// A cheap value that changes whenever the study's answers or transcripts
     /// change (the search index rebuilds a study when it differs).
     async fn search_fingerprint(&self, id: StudyId) -> Result<String>;
+
+    // --- search coding ---
+
+    /// The open answers with text that `coder` may code: their assigned
+    /// share, or every one when they have none (researchers included).
+    async fn codable_responses(
+        &self,
+        _id: StudyId,
+        _coder: &Key,
+    ) -> Result<Vec<search_coding::CodableResponse>> {
+        Err(no_search_coding())
+    }
+    /// Where `coder` has applied `code` already (response and span; `None` =
+    /// the whole response): what "code all hits" skips.
+    async fn coder_code_places(
+        &self,
+        _id: StudyId,
+        _coder: &Key,
+        _code: &CodePath,
+    ) -> Result<Vec<search_coding::HitCoding>> {
+        Err(no_search_coding())
+    }
+    /// Adds `code` by `coder` at every place in one transaction — one
+    /// `coding.add` audit event per coding plus one `coding.add_hits`
+    /// summary naming `why` (the query) — as ONE step of the coder's undo
+    /// log (`undo_coding` removes them all, `redo_coding` restores them).
+    /// Places the coder has coded with this code already are skipped.
+    /// `NotFound` for a response that is not an open answer of the study,
+    /// `Invalid` for an unknown or uncodable code or a span outside the text.
+    async fn add_hit_codings(
+        &self,
+        _id: StudyId,
+        _coder: &Key,
+        _code: &CodePath,
+        _places: &[search_coding::HitCoding],
+        _why: &str,
+        _actor: &str,
+    ) -> Result<search_coding::HitCodingOutcome> {
+        Err(no_search_coding())
+    }
+}
+
+fn no_search_coding() -> StoreError {
+    StoreError::Invalid(
+        "coding all search hits is not available on this database backend yet".into(),
+    )
 }
 
 fn no_training() -> StoreError {

@@ -12,18 +12,70 @@ use super::{invalid, key};
 use crate::coding::*;
 use crate::{Result, StoreError, StudyId};
 
-type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
+pub(super) type Tx = WriteTx;
 
-/// A write transaction holding the write lock from the start (see `web::begin_write`).
-async fn begin_write(pool: &SqlitePool) -> Result<Tx> {
-    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+/// A write transaction holding the write lock from the start (see
+/// `web::begin_write`), and this process's turn to write codings.
+///
+/// Coding writers of one database take turns in the process (a fair async
+/// mutex) before `BEGIN IMMEDIATE`: SQLite's busy handler makes a blocked
+/// writer sleep 1, 2, 5, 10, … ms before retrying, so 16 clients coding at
+/// once spent most of their time asleep while the lock was free. Waiting on
+/// the mutex wakes the next writer the moment the previous one commits.
+/// Other processes (and other write paths) still meet the busy timeout.
+pub(super) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
-fn now() -> i64 {
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    /// Commits, then lets the next writer in.
+    pub(super) async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The turn-taking mutex of the pool's database file.
+fn write_turns(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    type Turns = HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>;
+    static TURNS: std::sync::OnceLock<std::sync::Mutex<Turns>> = std::sync::OnceLock::new();
+    let file = pool.connect_options().get_filename().to_path_buf();
+    TURNS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(file)
+        .or_default()
+        .clone()
+}
+
+pub(super) async fn begin_write(pool: &SqlitePool) -> Result<Tx> {
+    let turn = write_turns(pool).lock_owned().await;
+    Ok(WriteTx {
+        tx: pool.begin_with("BEGIN IMMEDIATE").await?,
+        _turn: turn,
+    })
+}
+
+pub(super) fn now() -> i64 {
     Timestamp::now().0
 }
 
-fn conflict(msg: impl Into<String>) -> StoreError {
+pub(super) fn conflict(msg: impl Into<String>) -> StoreError {
     StoreError::Conflict(msg.into())
 }
 
@@ -31,14 +83,14 @@ fn not_found(msg: impl Into<String>) -> StoreError {
     StoreError::NotFound(msg.into())
 }
 
-fn span_text(span: Option<Span>) -> String {
+pub(super) fn span_text(span: Option<Span>) -> String {
     match span {
         Some(s) => format!("[{}, {})", s.start, s.end),
         None => "whole response".into(),
     }
 }
 
-async fn audit(
+pub(super) async fn audit(
     conn: &mut SqliteConnection,
     sid: i64,
     actor: &str,
@@ -65,7 +117,11 @@ async fn audit(
     Ok(())
 }
 
-async fn coder_id(conn: &mut SqliteConnection, sid: i64, name: &str) -> Result<Option<i64>> {
+pub(super) async fn coder_id(
+    conn: &mut SqliteConnection,
+    sid: i64,
+    name: &str,
+) -> Result<Option<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM coders WHERE study_id = $1 AND name = $2")
             .bind(sid)
@@ -75,7 +131,11 @@ async fn coder_id(conn: &mut SqliteConnection, sid: i64, name: &str) -> Result<O
     )
 }
 
-async fn ensure_coder_conn(conn: &mut SqliteConnection, sid: i64, name: &Key) -> Result<i64> {
+pub(super) async fn ensure_coder_conn(
+    conn: &mut SqliteConnection,
+    sid: i64,
+    name: &Key,
+) -> Result<i64> {
     if let Some(id) = coder_id(conn, sid, name.as_str()).await? {
         return Ok(id);
     }
@@ -95,7 +155,11 @@ async fn ensure_coder_conn(conn: &mut SqliteConnection, sid: i64, name: &Key) ->
 }
 
 /// The response's key and text, if it is an open answer of the study.
-async fn target(conn: &mut SqliteConnection, sid: i64, rid: i64) -> Result<Option<CodingTarget>> {
+pub(super) async fn target(
+    conn: &mut SqliteConnection,
+    sid: i64,
+    rid: i64,
+) -> Result<Option<CodingTarget>> {
     let Some(r) = sqlx::query(
         "SELECT p.code, g.key, q.key, q.prompt, r.text FROM responses r \
          JOIN participants p ON p.id = r.participant_id JOIN questions q ON q.id = r.question_id \
@@ -145,7 +209,7 @@ fn coding_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredCoding> {
     })
 }
 
-async fn load_coding(
+pub(super) async fn load_coding(
     conn: &mut SqliteConnection,
     sid: i64,
     id: i64,
@@ -163,15 +227,15 @@ async fn load_coding(
 
 /// The content of a coding row, as the undo log keeps it.
 #[derive(Debug, Clone, PartialEq)]
-struct Snapshot {
-    response: i64,
-    code: i64,
-    span: Option<Span>,
-    memo: Option<String>,
+pub(super) struct Snapshot {
+    pub(super) response: i64,
+    pub(super) code: i64,
+    pub(super) span: Option<Span>,
+    pub(super) memo: Option<String>,
 }
 
 impl Snapshot {
-    fn to_json(&self) -> String {
+    pub(super) fn to_json(&self) -> String {
         serde_json::json!({
             "response": self.response,
             "code": self.code,
@@ -181,7 +245,7 @@ impl Snapshot {
         })
         .to_string()
     }
-    fn from_json(s: &str) -> Result<Self> {
+    pub(super) fn from_json(s: &str) -> Result<Self> {
         let v: serde_json::Value =
             serde_json::from_str(s).map_err(|e| invalid(format!("undo log entry: {e}")))?;
         let n = |f: &str| v.get(f).and_then(|x| x.as_i64());
@@ -202,7 +266,7 @@ impl Snapshot {
 }
 
 /// The coder and content of a coding row.
-async fn snapshot(
+pub(super) async fn snapshot(
     conn: &mut SqliteConnection,
     sid: i64,
     id: i64,
@@ -238,7 +302,11 @@ async fn snapshot(
 }
 
 /// The code's row id, if it exists and may be applied.
-async fn codable_code(conn: &mut SqliteConnection, sid: i64, path: &CodePath) -> Result<i64> {
+pub(super) async fn codable_code(
+    conn: &mut SqliteConnection,
+    sid: i64,
+    path: &CodePath,
+) -> Result<i64> {
     let row: Option<(i64, bool)> =
         sqlx::query_as("SELECT id, codable FROM codes WHERE study_id = $1 AND path = $2")
             .bind(sid)
@@ -264,7 +332,7 @@ async fn code_path(conn: &mut SqliteConnection, code: i64) -> Result<String> {
         .unwrap_or_else(|| "(deleted code)".into()))
 }
 
-fn check_span(span: Option<Span>, text: &str) -> Result<()> {
+pub(super) fn check_span(span: Option<Span>, text: &str) -> Result<()> {
     if let Some(s) = span {
         let len = text::char_len(text);
         if s.start >= s.end {
@@ -332,9 +400,15 @@ async fn push_undo(
     .bind(now())
     .execute(&mut *conn)
     .await?;
+    trim_undo(conn, coder).await
+}
+
+/// Keeps the newest [`UNDO_DEPTH`] steps of the coder's log (one index
+/// probe for the cut-off instead of a scan of the whole log).
+pub(super) async fn trim_undo(conn: &mut SqliteConnection, coder: i64) -> Result<()> {
     sqlx::query(
-        "DELETE FROM coding_undo WHERE coder_id = $1 AND id NOT IN \
-         (SELECT id FROM coding_undo WHERE coder_id = $1 ORDER BY id DESC LIMIT $2)",
+        "DELETE FROM coding_undo WHERE coder_id = $1 AND id <= \
+         (SELECT id FROM coding_undo WHERE coder_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
     )
     .bind(coder)
     .bind(UNDO_DEPTH)
@@ -343,13 +417,23 @@ async fn push_undo(
     Ok(())
 }
 
-async fn insert_row(
+pub(super) async fn insert_row(
     conn: &mut SqliteConnection,
     sid: i64,
     coder: i64,
     s: &Snapshot,
 ) -> Result<i64> {
-    let t = now();
+    insert_row_at(conn, sid, coder, s, now()).await
+}
+
+/// Inserts a coding row created at `t` (epoch ms); returns its id.
+async fn insert_row_at(
+    conn: &mut SqliteConnection,
+    sid: i64,
+    coder: i64,
+    s: &Snapshot,
+    t: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, version, created_at, updated_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$8) RETURNING id",
@@ -366,7 +450,7 @@ async fn insert_row(
     .await?)
 }
 
-async fn duplicate(
+pub(super) async fn duplicate(
     conn: &mut SqliteConnection,
     coder: i64,
     s: &Snapshot,
@@ -583,11 +667,14 @@ pub(super) async fn add_coding(
             t.key
         )));
     }
-    let cid = insert_row(&mut tx, sid, coder, &snap).await?;
+    let created = now();
+    let cid = insert_row_at(&mut tx, sid, coder, &snap, created).await?;
     push_undo(&mut tx, sid, coder, cid, snap.response, None, Some(&snap)).await?;
+    // The code's path and the row are known: no need to read them back.
     let detail = format!(
-        "(none) → {} by {}",
-        describe(&mut tx, &snap).await?,
+        "(none) → {} {} by {}",
+        new.code,
+        span_text(snap.span),
         new.coder
     );
     audit(
@@ -599,11 +686,17 @@ pub(super) async fn add_coding(
         detail,
     )
     .await?;
-    let row = load_coding(&mut tx, sid, cid)
-        .await?
-        .ok_or_else(|| invalid("the new coding vanished"))?;
     tx.commit().await?;
-    Ok(row)
+    Ok(StoredCoding {
+        id: CodingId(cid),
+        response: new.response,
+        coder: new.coder.clone(),
+        code: new.code.clone(),
+        span: snap.span,
+        memo: snap.memo,
+        version: 1,
+        created_at: Timestamp(created),
+    })
 }
 
 /// Why an edit found no row at `seen`: stale (`Conflict`) or gone (`NotFound`).
@@ -756,7 +849,7 @@ pub(super) async fn delete_coding(
     Ok(row)
 }
 
-async fn depth(conn: &mut SqliteConnection, coder: i64) -> Result<(i64, i64)> {
+pub(super) async fn depth(conn: &mut SqliteConnection, coder: i64) -> Result<(i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT COALESCE(SUM(undone = 0), 0), COALESCE(SUM(undone = 1), 0) FROM coding_undo WHERE coder_id = $1",
     )
@@ -843,6 +936,7 @@ async fn apply_step(
             .bind(coding)
             .execute(&mut *conn)
             .await?;
+            super::search_coding::remap(conn, coder, coding, new_id).await?;
             Ok(Some(new_id))
         }
     }
@@ -881,6 +975,14 @@ async fn undo_redo(
         return Ok(None);
     };
     let step: i64 = r.get(0);
+    if super::search_coding::is_batch(r.get::<Option<&str>, _>(4)) {
+        // A "code all hits" step: all its codings at once.
+        return super::search_coding::undo_redo_batch(
+            tx, sid, coder, coder_name, step, redo, actor,
+        )
+        .await
+        .map(Some);
+    }
     let coding: i64 = r.get(1);
     let response: i64 = r.get(2);
     let before = r

@@ -5,6 +5,7 @@ mod audit;
 mod codebook;
 mod coding;
 mod report;
+mod search_coding;
 mod training;
 mod web;
 
@@ -1179,5 +1180,34 @@ impl Store for SqliteStore {
     }
     async fn search_fingerprint(&self, id: StudyId) -> Result<String> {
         audit::search_fingerprint(&self.pool, id).await
+    }
+
+    // --- search coding ---
+
+    async fn codable_responses(
+        &self,
+        id: StudyId,
+        coder: &Key,
+    ) -> Result<Vec<crate::CodableResponse>> {
+        search_coding::codable_responses(&self.pool, id, coder).await
+    }
+    async fn coder_code_places(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+    ) -> Result<Vec<crate::HitCoding>> {
+        search_coding::coder_code_places(&self.pool, id, coder, code).await
+    }
+    async fn add_hit_codings(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+        places: &[crate::HitCoding],
+        why: &str,
+        actor: &str,
+    ) -> Result<crate::HitCodingOutcome> {
+        search_coding::add_hit_codings(&self.pool, id, coder, code, places, why, actor).await
     }
 }
