@@ -12,63 +12,11 @@ use super::{invalid, key};
 use crate::coding::*;
 use crate::{Result, StoreError, StudyId};
 
-pub(super) type Tx = WriteTx;
+pub(super) type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
-/// A write transaction holding the write lock from the start (see
-/// `web::begin_write`), and this process's turn to write codings.
-///
-/// Coding writers of one database take turns in the process (a fair async
-/// mutex) before `BEGIN IMMEDIATE`: SQLite's busy handler makes a blocked
-/// writer sleep 1, 2, 5, 10, … ms before retrying, so 16 clients coding at
-/// once spent most of their time asleep while the lock was free. Waiting on
-/// the mutex wakes the next writer the moment the previous one commits.
-/// Other processes (and other write paths) still meet the busy timeout.
-pub(super) struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    _turn: tokio::sync::OwnedMutexGuard<()>,
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
-        &mut self.tx
-    }
-}
-
-impl WriteTx {
-    /// Commits, then lets the next writer in.
-    pub(super) async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// The turn-taking mutex of the pool's database file.
-fn write_turns(pool: &SqlitePool) -> std::sync::Arc<tokio::sync::Mutex<()>> {
-    type Turns = HashMap<std::path::PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>;
-    static TURNS: std::sync::OnceLock<std::sync::Mutex<Turns>> = std::sync::OnceLock::new();
-    let file = pool.connect_options().get_filename().to_path_buf();
-    TURNS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(file)
-        .or_default()
-        .clone()
-}
-
+/// A write transaction holding the write lock from the start (see `web::begin_write`).
 pub(super) async fn begin_write(pool: &SqlitePool) -> Result<Tx> {
-    let turn = write_turns(pool).lock_owned().await;
-    Ok(WriteTx {
-        tx: pool.begin_with("BEGIN IMMEDIATE").await?,
-        _turn: turn,
-    })
+    Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
 pub(super) fn now() -> i64 {
