@@ -13,6 +13,7 @@ mod codec;
 pub mod coding;
 pub mod postgres;
 pub mod report;
+pub mod search_coding;
 pub mod sqlite;
 pub mod suggest;
 pub mod testing;
@@ -40,6 +41,7 @@ pub use coding::{
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
 };
 pub use report::{QuoteRule, QuoteRuleKind};
+pub use search_coding::{CodableResponse, HitCoding, HitCodingOutcome};
 pub use suggest::{SuggestionSetting, SuggestionUse};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
@@ -561,6 +563,36 @@ pub trait Store: Send + Sync {
     /// Every coder of the study (consensus excluded), in study order, with
     /// how many suggestions they accepted and rejected.
     async fn suggestions_used(&self, id: StudyId) -> Result<Vec<SuggestionUse>>;
+
+    // --- search coding ---
+
+    /// The open answers with text that `coder` may code: their assigned
+    /// share, or every one when they have none (researchers included).
+    async fn codable_responses(&self, id: StudyId, coder: &Key) -> Result<Vec<CodableResponse>>;
+    /// Where `coder` has applied `code` already (response and span; `None` =
+    /// the whole response): what "code all hits" skips.
+    async fn coder_code_places(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+    ) -> Result<Vec<HitCoding>>;
+    /// Adds `code` by `coder` at every place in one transaction — one
+    /// `coding.add` audit event per coding plus one `coding.add_hits`
+    /// summary naming `why` (the query) — as ONE step of the coder's undo
+    /// log (`undo_coding` removes them all, `redo_coding` restores them).
+    /// Places the coder has coded with this code already are skipped.
+    /// `NotFound` for a response that is not an open answer of the study,
+    /// `Invalid` for an unknown or uncodable code or a span outside the text.
+    async fn add_hit_codings(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+        places: &[HitCoding],
+        why: &str,
+        actor: &str,
+    ) -> Result<HitCodingOutcome>;
 }
 
 /// What [`Store::reorder`] reorders.

@@ -12,6 +12,7 @@ pub mod accounts;
 mod agreement_page;
 mod api;
 mod audit_page;
+mod code_hits;
 mod codebook;
 mod coding_api;
 mod coding_page;
@@ -175,7 +176,8 @@ impl Application {
             .merge(
                 search_page::routes()
                     .merge(audit_page::routes())
-                    .merge(agreement_page::routes()),
+                    .merge(agreement_page::routes())
+                    .merge(code_hits::routes()),
             )
             .nest("/api/v1", api::routes())
             .merge(coding_api::routes().merge(coding_page::routes()))

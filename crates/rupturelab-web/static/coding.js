@@ -311,7 +311,7 @@ if (root) {
     return guarded(async () => {
       const r = await api("POST", `${base}/${redo ? "redo" : "undo"}`);
       if (!r.done) { say(r.message); return; }
-      const what = { "coding.add": "adding", "coding.update": "changing", "coding.delete": "removing" }[r.action] || r.action;
+      const what = { "coding.add": "adding", "coding.update": "changing", "coding.delete": "removing", "coding.add_hits": "coding all search hits with" }[r.action] || r.action;
       const i = queue.findIndex((q) => q.id === r.response);
       await load(r.response, false, i >= 0 ? i : index);
       say(`${redo ? "Redid" : "Undid"} ${what} a coding.`, "ok");

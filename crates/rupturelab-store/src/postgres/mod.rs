@@ -13,6 +13,8 @@ mod codebook;
 mod coding;
 #[path = "../sql/report.rs"]
 mod report;
+#[path = "../sql/search_coding.rs"]
+mod search_coding;
 #[path = "../sql/study.rs"]
 mod study;
 #[path = "../sql/suggest.rs"]
@@ -679,6 +681,35 @@ impl Store for PgStore {
     }
     async fn suggestions_used(&self, id: StudyId) -> Result<Vec<crate::SuggestionUse>> {
         suggest::suggestions_used(&self.pool, id).await
+    }
+
+    // --- search coding ---
+
+    async fn codable_responses(
+        &self,
+        id: StudyId,
+        coder: &Key,
+    ) -> Result<Vec<crate::CodableResponse>> {
+        search_coding::codable_responses(&self.pool, id, coder).await
+    }
+    async fn coder_code_places(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+    ) -> Result<Vec<crate::HitCoding>> {
+        search_coding::coder_code_places(&self.pool, id, coder, code).await
+    }
+    async fn add_hit_codings(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+        places: &[crate::HitCoding],
+        why: &str,
+        actor: &str,
+    ) -> Result<crate::HitCodingOutcome> {
+        search_coding::add_hit_codings(&self.pool, id, coder, code, places, why, actor).await
     }
 }
 
