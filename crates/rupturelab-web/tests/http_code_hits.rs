@@ -450,6 +450,39 @@ async fn a_coder_with_a_20_percent_share_finds_and_codes_only_their_answers() {
     let coded = codings_of(&app, CODER.0, CODE).await;
     assert_eq!(coded.len(), items.len());
     assert!(coded.iter().all(|x| mine.contains(&x.response.0)));
+
+    // The one-coding API refuses a response outside the share too.
+    let other = everything
+        .iter()
+        .find(|r| !mine.contains(&r.id.0))
+        .unwrap()
+        .id
+        .0;
+    let (s, out) = call(
+        &app,
+        &c,
+        &csrf,
+        "POST",
+        &format!("/api/v1/studies/rupture-study/coding/responses/{other}/codings"),
+        Some(json!({"code": CODE})),
+    )
+    .await;
+    assert_eq!(s, 403, "{out}");
+    assert!(
+        out.to_string().contains("not among the responses assigned"),
+        "{out}"
+    );
+    let first = *mine.iter().next().unwrap();
+    let (s, out) = call(
+        &app,
+        &c,
+        &csrf,
+        "POST",
+        &format!("/api/v1/studies/rupture-study/coding/responses/{first}/codings"),
+        Some(json!({"code": "Cause/Patient/Pathology"})),
+    )
+    .await;
+    assert_eq!(s, 201, "an assigned response is open to the coder: {out}");
 }
 
 #[tokio::test]
