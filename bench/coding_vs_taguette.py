@@ -22,7 +22,13 @@ msg.taguette.org. Each client signs in with the single-user token, takes the
 `_xsrf` cookie and sends it in X-XSRFToken. Its documents are HTML (no
 Calibre needed); highlights carry one tag each, like a RuptureLab coding.
 
-    python3 bench/coding_vs_taguette.py [--codings 2000] [--clients 16] [--keep]
+    python3 bench/coding_vs_taguette.py [--codings 2000] [--clients 16] [--keep] [--no-taguette]
+
+If target/release/examples/coding_load exists (cargo build --release -p
+rupturelab-web --example coding_load), the 16-client write phase is also run
+by that Rust client (16 sessions in one process): far less client CPU per
+request than 16 Python processes, so on a small machine it measures the
+server rather than the clients. Both rows are reported.
 """
 import argparse
 import http.client
@@ -43,6 +49,7 @@ import venv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "rupturelab")
+LOAD = os.path.join(ROOT, "target", "release", "examples", "coding_load")
 TAGUETTE = "taguette==1.5.2"
 PASSWORD = "bench-password-1"
 
@@ -247,11 +254,63 @@ def chunks(jobs, k):
     return [jobs[i::k] for i in range(k)]
 
 
+def run_taguette(args, work, procs):
+    """Taguette 1.5.2 on the same machine: (sequential, wall, concurrent, contacted)."""
+    vdir = os.path.join("/tmp", "taguette-venv")
+    if not os.path.exists(os.path.join(vdir, "bin", "taguette")):
+        venv.create(vdir, with_pip=True)
+        subprocess.run([os.path.join(vdir, "bin", "pip"), "install", "-q", TAGUETTE], check=True)
+    wrapper = os.path.join(work, "taguette_offline.py")
+    with open(wrapper, "w") as f:
+        f.write(TAGUETTE_WRAPPER)
+    tport = free_port()
+    tlog_path = os.path.join(work, "taguette.log")
+    tlog = open(tlog_path, "w")
+    tg = subprocess.Popen([os.path.join(vdir, "bin", "python"), wrapper, "--no-browser",
+                           "--database", os.path.join(work, "taguette.sqlite3"),
+                           "-p", str(tport), "-b", "127.0.0.1"],
+                          stdout=tlog, stderr=subprocess.STDOUT)
+    procs.append(tg)
+    wait_port(tport, tg, "taguette")
+    token = None
+    for _ in range(100):
+        m = re.search(r"\?token=([0-9a-f]+)", open(tlog_path).read())
+        if m:
+            token = m.group(1)
+            break
+        time.sleep(0.1)
+    assert token, "taguette printed no token"
+    texts = [("The patient avoided the homework because facing her thoughts was frightening, "
+              "and the therapist pushed on with the agenda. ") * 3] * 10
+    project, docs, tags = tg_setup(tport, token, texts)
+
+    def tg_jobs(n, offset):
+        out = []
+        for i in range(n):
+            a = (i * 7 + offset * 3) % 300
+            out.append((docs[i % len(docs)], tags[(i // len(docs) + offset) % len(tags)], a, a + 5 + offset))
+        return out
+
+    tg_seq = tg_worker((tport, token, project, tg_jobs(args.codings, 0), None))
+    tparts = chunks(tg_jobs(args.codings, 1), args.clients)
+    tg_wall, tg_conc = concurrent(
+        tg_worker, lambda i, b: (tport, token, project, tparts[i], b), args.clients)
+    contacted = "msg.taguette.org" in open(tlog_path).read()
+    tg.send_signal(signal.SIGINT)
+    try:
+        tg.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        tg.kill()
+
+    return tg_seq, tg_wall, tg_conc, contacted
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--codings", type=int, default=2000)
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--no-taguette", action="store_true", help="measure RuptureLab only")
     args = ap.parse_args()
     if not os.path.exists(BIN):
         sys.exit("build first: cargo build --release -p rupturelab")
@@ -261,7 +320,8 @@ def main():
         # ---- RuptureLab
         db = os.path.join(work, "bench.rupturelab")
         subprocess.run([BIN, "demo", "--db", db], check=True, capture_output=True)
-        users = ["bench0"] + [f"bench{i + 1}" for i in range(args.clients)] + ["render"]
+        users = (["bench0"] + [f"bench{i + 1}" for i in range(args.clients)] + ["render"]
+                 + [f"rust{i + 1}" for i in range(args.clients)])
         for u in users:
             subprocess.run([BIN, "user", "add", u, "--role", "coder", "--db", db],
                            input=PASSWORD + "\n", text=True, check=True, capture_output=True)
@@ -278,6 +338,14 @@ def main():
         parts = chunks(conc_jobs, args.clients)
         rl_wall, rl_conc = concurrent(
             rl_worker, lambda i, b: (port, f"bench{i + 1}", parts[i], b), args.clients)
+        rust = None
+        if os.path.exists(LOAD):
+            out = subprocess.run([LOAD, f"http://127.0.0.1:{port}", PASSWORD,
+                                  ",".join(f"rust{i + 1}" for i in range(args.clients)),
+                                  "--codings", str(args.codings), "--offset", "2"],
+                                 check=True, capture_output=True, text=True)
+            rust = json.loads(out.stdout.strip().splitlines()[-1])
+            assert rust["errors"] == 0, rust
         rl.send_signal(signal.SIGTERM)
         rl.wait()
 
@@ -324,67 +392,30 @@ def main():
         server_us = server_us[-50:]
 
         # ---- Taguette
-        vdir = os.path.join("/tmp", "taguette-venv")
-        if not os.path.exists(os.path.join(vdir, "bin", "taguette")):
-            venv.create(vdir, with_pip=True)
-            subprocess.run([os.path.join(vdir, "bin", "pip"), "install", "-q", TAGUETTE], check=True)
-        wrapper = os.path.join(work, "taguette_offline.py")
-        with open(wrapper, "w") as f:
-            f.write(TAGUETTE_WRAPPER)
-        tport = free_port()
-        tlog_path = os.path.join(work, "taguette.log")
-        tlog = open(tlog_path, "w")
-        tg = subprocess.Popen([os.path.join(vdir, "bin", "python"), wrapper, "--no-browser",
-                               "--database", os.path.join(work, "taguette.sqlite3"),
-                               "-p", str(tport), "-b", "127.0.0.1"],
-                              stdout=tlog, stderr=subprocess.STDOUT)
-        procs.append(tg)
-        wait_port(tport, tg, "taguette")
-        token = None
-        for _ in range(100):
-            m = re.search(r"\?token=([0-9a-f]+)", open(tlog_path).read())
-            if m:
-                token = m.group(1)
-                break
-            time.sleep(0.1)
-        assert token, "taguette printed no token"
-        texts = [("The patient avoided the homework because facing her thoughts was frightening, "
-                  "and the therapist pushed on with the agenda. ") * 3] * 10
-        project, docs, tags = tg_setup(tport, token, texts)
-
-        def tg_jobs(n, offset):
-            out = []
-            for i in range(n):
-                a = (i * 7 + offset * 3) % 300
-                out.append((docs[i % len(docs)], tags[(i // len(docs) + offset) % len(tags)], a, a + 5 + offset))
-            return out
-
-        tg_seq = tg_worker((tport, token, project, tg_jobs(args.codings, 0), None))
-        tparts = chunks(tg_jobs(args.codings, 1), args.clients)
-        tg_wall, tg_conc = concurrent(
-            tg_worker, lambda i, b: (tport, token, project, tparts[i], b), args.clients)
-        contacted = "msg.taguette.org" in open(tlog_path).read()
-        tg.send_signal(signal.SIGINT)
-        try:
-            tg.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            tg.kill()
+        tg = None if args.no_taguette else run_taguette(args, work, procs)
 
         # ---- report
-        rs, ts = stats(rl_seq), stats(tg_seq)
+        rs = stats(rl_seq)
         print(f"\n{args.codings} span codings over HTTP, 127.0.0.1, {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.1f}\n")
-        print("| tool | sequential median / p90 / p99 | 16 clients: wall, writes/s, median / p99 |")
+        print(f"| tool | sequential median / p90 / p99 | {args.clients} clients: wall, writes/s, median / p99 |")
         print("|---|---|---|")
-        for name, s, wall, conc in [("RuptureLab (SQLite)", rs, rl_wall, rl_conc),
-                                    ("Taguette 1.5.2 (SQLite)", ts, tg_wall, tg_conc)]:
+        rows = [("RuptureLab (SQLite), Python clients", rs, rl_wall, rl_conc)]
+        if tg:
+            rows.append(("Taguette 1.5.2 (SQLite)", stats(tg[0]), tg[1], tg[2]))
+        for name, s, wall, conc in rows:
             cs = stats(conc)
             print(f"| {name} | {s[0]:.2f} / {s[1]:.2f} / {s[2]:.2f} ms | {wall:.2f} s, "
                   f"{len(conc) / wall:,.0f}/s, {cs[0]:.2f} / {cs[2]:.2f} ms |")
-        print(f"\nsequential median ratio: Taguette / RuptureLab = {ts[0] / rs[0]:.1f}x "
-              f"(target >= 20x)")
-        print(f"16-client throughput: RuptureLab {len(rl_conc) / rl_wall:,.0f} writes/s (target >= 2,000), "
-              f"Taguette {len(tg_conc) / tg_wall:,.0f} writes/s")
+        if rust:
+            print(f"| RuptureLab (SQLite), Rust client | | {rust['wall_s']:.2f} s, "
+                  f"{rust['writes_per_s']:,.0f}/s, {rust['median_ms']:.2f} / {rust['p99_ms']:.2f} ms |")
+        if tg:
+            print(f"\nsequential median ratio: Taguette / RuptureLab = {stats(tg[0])[0] / rs[0]:.1f}x "
+                  f"(target >= 20x)")
+        print(f"{args.clients}-client throughput: RuptureLab {len(rl_conc) / rl_wall:,.0f} writes/s with Python "
+              f"clients" + (f", {rust['writes_per_s']:,.0f} writes/s with the Rust client" if rust else "")
+              + " (target >= 2,000)" + (f"; Taguette {len(tg[2]) / tg[1]:,.0f} writes/s" if tg else ""))
         if server_us:
             print(f"coding screen data of a response with 200 codings: server time median "
                   f"{statistics.median(server_us) / 1000:.2f} ms, max {max(server_us) / 1000:.2f} ms "
@@ -393,7 +424,8 @@ def main():
         else:
             print(f"coding screen data of a response with 200 codings: client-side median "
                   f"{statistics.median(client_ms):.2f} ms (no server latency lines found)")
-        print(f"Taguette contacted msg.taguette.org: {'yes' if contacted else 'no'}")
+        if tg:
+            print(f"Taguette contacted msg.taguette.org: {'yes' if tg[3] else 'no'}")
     finally:
         for p in procs:
             if p.poll() is None:

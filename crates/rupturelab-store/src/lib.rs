@@ -13,7 +13,9 @@ mod codec;
 pub mod coding;
 pub mod postgres;
 pub mod report;
+pub mod search_coding;
 pub mod sqlite;
+pub mod suggest;
 pub mod testing;
 pub mod training;
 pub mod transfer;
@@ -39,6 +41,8 @@ pub use coding::{
     QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
 };
 pub use report::{QuoteRule, QuoteRuleKind};
+pub use search_coding::{CodableResponse, HitCoding, HitCodingOutcome};
+pub use suggest::{SuggestionSetting, SuggestionUse};
 pub use web::{
     OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
     StudyProgress, User, UserId,
@@ -506,6 +510,89 @@ pub trait Store: Send + Sync {
     /// A cheap value that changes whenever the study's answers or transcripts
     /// change (the search index rebuilds a study when it differs).
     async fn search_fingerprint(&self, id: StudyId) -> Result<String>;
+
+    // --- suggestions ---
+    // Suggestions in the coding screen (see `suggest`); SQL in `sql/suggest.rs`.
+
+    /// The study's suggestion switch and blind mode.
+    async fn suggestion_setting(&self, id: StudyId) -> Result<SuggestionSetting>;
+    /// Sets the researcher's choice (`None` = automatic: on unless blind);
+    /// audited as `settings.suggestions` when it changes.
+    async fn set_suggestion_setting(
+        &self,
+        id: StudyId,
+        explicit: Option<bool>,
+        actor: &str,
+    ) -> Result<()>;
+    /// A fingerprint of what the study's suggestion model learns from: the
+    /// consensus codings, the codebook's paths and the open answers' ids. It
+    /// changes whenever a retrained model could differ.
+    async fn consensus_fingerprint(&self, id: StudyId) -> Result<String>;
+    /// Whether `coder` is assigned the response: every open answer, unless
+    /// the coder has a share assignment that leaves it out.
+    async fn assigned_to(&self, id: StudyId, coder: &Key, response: ResponseId) -> Result<bool>;
+    /// The codes `coder` rejected as suggestions for the response.
+    async fn rejected_suggestions(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        response: ResponseId,
+    ) -> Result<Vec<CodePath>>;
+    /// Accepts a suggestion: adds the coding exactly as [`Store::add_coding`]
+    /// does (undo step, `coding.add` audit event whose detail ends with
+    /// `(from suggestion, confidence 0.83)`) and records the decision, in
+    /// one transaction.
+    async fn accept_suggestion(
+        &self,
+        id: StudyId,
+        new: &NewCoding,
+        confidence: f64,
+        actor: &str,
+    ) -> Result<StoredCoding>;
+    /// Remembers that `coder` rejected `code` for the response (audited as
+    /// `suggestion.reject`); rejecting again changes nothing.
+    async fn reject_suggestion(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        response: ResponseId,
+        code: &CodePath,
+        confidence: f64,
+        actor: &str,
+    ) -> Result<()>;
+    /// Every coder of the study (consensus excluded), in study order, with
+    /// how many suggestions they accepted and rejected.
+    async fn suggestions_used(&self, id: StudyId) -> Result<Vec<SuggestionUse>>;
+
+    // --- search coding ---
+
+    /// The open answers with text that `coder` may code: their assigned
+    /// share, or every one when they have none (researchers included).
+    async fn codable_responses(&self, id: StudyId, coder: &Key) -> Result<Vec<CodableResponse>>;
+    /// Where `coder` has applied `code` already (response and span; `None` =
+    /// the whole response): what "code all hits" skips.
+    async fn coder_code_places(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+    ) -> Result<Vec<HitCoding>>;
+    /// Adds `code` by `coder` at every place in one transaction — one
+    /// `coding.add` audit event per coding plus one `coding.add_hits`
+    /// summary naming `why` (the query) — as ONE step of the coder's undo
+    /// log (`undo_coding` removes them all, `redo_coding` restores them).
+    /// Places the coder has coded with this code already are skipped.
+    /// `NotFound` for a response that is not an open answer of the study,
+    /// `Invalid` for an unknown or uncodable code or a span outside the text.
+    async fn add_hit_codings(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+        places: &[HitCoding],
+        why: &str,
+        actor: &str,
+    ) -> Result<HitCodingOutcome>;
 }
 
 /// What [`Store::reorder`] reorders.

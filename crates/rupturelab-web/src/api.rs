@@ -575,93 +575,95 @@ pub fn openapi_document() -> Value {
     let key_param = json!({"name": "key", "in": "path", "required": true, "schema": {"type": "string"}, "description": "segment or question key, or attribute name"});
     let token_param = json!({"name": "token", "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "description": "the participant's invitation token"});
     let ok = |schema: Value| json!({"description": "OK", "content": {"application/json": {"schema": schema}}});
-    crate::search_page::with_paths(crate::reconcile::with_openapi(
-        crate::codebook::with_openapi(crate::coding_api::with_paths(json!({
-            "openapi": "3.1.0",
-            "info": {
-                "title": "RuptureLab API",
-                "version": "1",
-                "description": "Researcher endpoints accept the session cookie (state-changing calls then need the X-CSRF-Token header) or `Authorization: Bearer <API token>` (create one on the Account page). Participant endpoints are authorised by the invitation token in the path."
-            },
-            "servers": [{"url": "/api/v1"}],
-            "security": [{"bearer": []}, {"session": []}],
-            "components": {
-                "securitySchemes": {
-                    "bearer": {"type": "http", "scheme": "bearer"},
-                    "session": {"type": "apiKey", "in": "cookie", "name": "rupturelab_session"}
+    crate::suggest_api::with_paths(crate::search_page::with_paths(
+        crate::reconcile::with_openapi(crate::codebook::with_openapi(
+            crate::coding_api::with_paths(json!({
+                "openapi": "3.1.0",
+                "info": {
+                    "title": "RuptureLab API",
+                    "version": "1",
+                    "description": "Researcher endpoints accept the session cookie (state-changing calls then need the X-CSRF-Token header) or `Authorization: Bearer <API token>` (create one on the Account page). Participant endpoints are authorised by the invitation token in the path."
                 },
-                "schemas": {
-                    "Error": {"type": "object", "required": ["error", "status"], "properties": {"error": {"type": "string"}, "status": {"type": "integer"}, "reference": {"type": ["string", "null"]}}},
-                    "Answer": {"type": "object", "required": ["question"], "properties": {
-                        "segment": {"type": ["string", "null"], "description": "segment key; null for a question asked once"},
-                        "question": {"type": "string"},
-                        "text": {"type": "string", "description": "open answer"},
-                        "value": {"type": "string", "description": "Likert point or choice"}}},
-                    "Settings": {"type": "object", "required": ["language", "presentation_order"], "properties": {
-                        "language": {"enum": ["en", "tr"]},
-                        "presentation_order": {"enum": ["fixed", "random", "latin-square"]},
-                        "consent_text": {"type": ["string", "null"]},
-                        "welcome_text": {"type": ["string", "null"]},
-                        "thanks_text": {"type": ["string", "null"]}}},
-                    "Link": {"type": "object", "properties": {"code": {"type": "string"}, "link": {"type": ["string", "null"], "description": "the invitation link, shown only in this response"}}}
+                "servers": [{"url": "/api/v1"}],
+                "security": [{"bearer": []}, {"session": []}],
+                "components": {
+                    "securitySchemes": {
+                        "bearer": {"type": "http", "scheme": "bearer"},
+                        "session": {"type": "apiKey", "in": "cookie", "name": "rupturelab_session"}
+                    },
+                    "schemas": {
+                        "Error": {"type": "object", "required": ["error", "status"], "properties": {"error": {"type": "string"}, "status": {"type": "integer"}, "reference": {"type": ["string", "null"]}}},
+                        "Answer": {"type": "object", "required": ["question"], "properties": {
+                            "segment": {"type": ["string", "null"], "description": "segment key; null for a question asked once"},
+                            "question": {"type": "string"},
+                            "text": {"type": "string", "description": "open answer"},
+                            "value": {"type": "string", "description": "Likert point or choice"}}},
+                        "Settings": {"type": "object", "required": ["language", "presentation_order"], "properties": {
+                            "language": {"enum": ["en", "tr"]},
+                            "presentation_order": {"enum": ["fixed", "random", "latin-square"]},
+                            "consent_text": {"type": ["string", "null"]},
+                            "welcome_text": {"type": ["string", "null"]},
+                            "thanks_text": {"type": ["string", "null"]}}},
+                        "Link": {"type": "object", "properties": {"code": {"type": "string"}, "link": {"type": ["string", "null"], "description": "the invitation link, shown only in this response"}}}
+                    }
+                },
+                "paths": {
+                    "/me": {"get": {"summary": "The calling user", "responses": {"200": ok(json!({"type": "object"})), "401": err}}},
+                    "/studies": {"get": {"summary": "List studies", "responses": {"200": ok(json!({"type": "array"})), "401": err, "403": err}}},
+                    "/studies/{study}": {"get": {"summary": "A study's design and progress", "parameters": [study_param], "responses": {"200": ok(json!({"type": "object"})), "404": err}}},
+                    "/studies/{study}/participants": {
+                        "get": {"summary": "Participants with status, order and answer counts", "parameters": [study_param], "responses": {"200": ok(json!({"type": "array"})), "404": err}},
+                        "post": {"summary": "Add participants (codes one per line, or CSV with a code header); optionally issue links", "parameters": [study_param],
+                            "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["list"], "properties": {"list": {"type": "string"}, "invite": {"type": "boolean"}}}}}},
+                            "responses": {"201": ok(json!({"type": "array", "items": {"$ref": "#/components/schemas/Link"}})), "409": err, "422": err}}
+                    },
+                    "/studies/{study}/participants/{code}/invitation": {
+                        "post": {"summary": "Issue (or reissue) the invitation link; earlier links stop working", "parameters": [study_param, code_param], "responses": {"201": ok(json!({"$ref": "#/components/schemas/Link"})), "404": err}},
+                        "delete": {"summary": "Revoke the invitation link", "parameters": [study_param, code_param], "responses": {"204": {"description": "revoked"}, "404": err}}
+                    },
+                    "/studies/{study}/responses": {"get": {"summary": "Responses, filtered", "parameters": [study_param,
+                        {"name": "segment", "in": "query", "schema": {"type": "string"}, "description": "segment key, or - for once-questions"},
+                        {"name": "question", "in": "query", "schema": {"type": "string"}},
+                        {"name": "participant", "in": "query", "schema": {"type": "string"}},
+                        {"name": "attribute", "in": "query", "schema": {"type": "string"}},
+                        {"name": "value", "in": "query", "schema": {"type": "string"}}],
+                        "responses": {"200": ok(json!({"type": "array"})), "404": err}}},
+                    "/studies/{study}/settings": {"put": {"summary": "Change language, presentation order and texts", "parameters": [study_param],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Settings"}}}},
+                        "responses": {"204": {"description": "saved"}, "422": err}}},
+                    "/studies/{study}/segments/{key}": {"get": {"summary": "A segment with its markers, media window and transcript turns (same shape as the PUT body)", "parameters": [study_param, key_param], "responses": {"200": ok(json!({"type": "object"})), "404": err}},
+                        "put": {"summary": "Create or replace a segment (metadata, 3RS markers, media window, transcript turns)", "parameters": [study_param, key_param],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["patient"], "properties": {
+                            "label": {"type": "string"}, "patient": {"type": "string"}, "session": {"type": ["integer", "null"]},
+                            "rupture": {"enum": ["withdrawal", "confrontation", "both", "unspecified", ""]},
+                            "markers": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "salience": {"type": ["integer", "null"], "minimum": 1, "maximum": 5}}}},
+                            "media": {"type": ["object", "null"], "properties": {"reference": {"type": "string"}, "start_ms": {"type": ["integer", "null"]}, "end_ms": {"type": ["integer", "null"]}}},
+                            "notes": {"type": ["string", "null"]},
+                            "turns": {"type": "array", "items": {"type": "object", "required": ["speaker", "text"], "properties": {"speaker": {"type": "string"}, "text": {"type": "string"}, "start_ms": {"type": ["integer", "null"]}, "end_ms": {"type": ["integer", "null"]}}}}}}}}},
+                        "responses": {"204": {"description": "saved"}, "422": err}}},
+                    "/studies/{study}/questions/{key}": {"put": {"summary": "Create or replace a question (its kind is fixed once it has answers)", "parameters": [study_param, key_param],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["kind", "scope", "prompt"], "properties": {
+                            "kind": {"enum": ["open", "likert", "choice"]}, "scope": {"enum": ["segment", "once"]}, "prompt": {"type": "string"},
+                            "min": {"type": "integer"}, "max": {"type": "integer"}, "anchors": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "choices": {"type": "array", "items": {"type": "string"}}}}}}},
+                        "responses": {"204": {"description": "saved"}, "422": err}}},
+                    "/studies/{study}/attributes/{key}": {"put": {"summary": "Create or replace a participant attribute (its type is fixed once participants have values)", "parameters": [study_param, key_param],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["type"], "properties": {
+                            "label": {"type": "string"}, "type": {"enum": ["category", "integer", "number", "text", "boolean"]},
+                            "values": {"type": "array", "items": {"type": "string"}}, "min": {"type": ["number", "null"]}, "max": {"type": ["number", "null"]},
+                            "bands": {"type": "array", "items": {"type": "number"}}, "required": {"type": "boolean"}}}}}},
+                        "responses": {"204": {"description": "saved"}, "422": err}}},
+                    "/studies/{study}/order/{what}": {"put": {"summary": "Reorder segments, questions or attributes", "parameters": [study_param,
+                            {"name": "what", "in": "path", "required": true, "schema": {"enum": ["segments", "questions", "attributes"]}}],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "string"}, "description": "every key exactly once"}}}}}},
+                        "responses": {"204": {"description": "saved"}, "422": err}}},
+                    "/p/{token}": {"get": {"summary": "The participant's own record", "security": [], "parameters": [token_param], "responses": {"200": ok(json!({"type": "object"})), "404": err, "429": err}}},
+                    "/p/{token}/answers": {"put": {"summary": "Autosave answers (insert or update each by segment × question)", "security": [], "parameters": [token_param],
+                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "properties": {"answers": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/Answer"}}}}}}},
+                        "responses": {"200": ok(json!({"type": "object", "properties": {"saved": {"type": "integer"}, "saved_at": {"type": "string"}}})), "403": err, "404": err, "409": err, "422": err}}}
                 }
-            },
-            "paths": {
-                "/me": {"get": {"summary": "The calling user", "responses": {"200": ok(json!({"type": "object"})), "401": err}}},
-                "/studies": {"get": {"summary": "List studies", "responses": {"200": ok(json!({"type": "array"})), "401": err, "403": err}}},
-                "/studies/{study}": {"get": {"summary": "A study's design and progress", "parameters": [study_param], "responses": {"200": ok(json!({"type": "object"})), "404": err}}},
-                "/studies/{study}/participants": {
-                    "get": {"summary": "Participants with status, order and answer counts", "parameters": [study_param], "responses": {"200": ok(json!({"type": "array"})), "404": err}},
-                    "post": {"summary": "Add participants (codes one per line, or CSV with a code header); optionally issue links", "parameters": [study_param],
-                        "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["list"], "properties": {"list": {"type": "string"}, "invite": {"type": "boolean"}}}}}},
-                        "responses": {"201": ok(json!({"type": "array", "items": {"$ref": "#/components/schemas/Link"}})), "409": err, "422": err}}
-                },
-                "/studies/{study}/participants/{code}/invitation": {
-                    "post": {"summary": "Issue (or reissue) the invitation link; earlier links stop working", "parameters": [study_param, code_param], "responses": {"201": ok(json!({"$ref": "#/components/schemas/Link"})), "404": err}},
-                    "delete": {"summary": "Revoke the invitation link", "parameters": [study_param, code_param], "responses": {"204": {"description": "revoked"}, "404": err}}
-                },
-                "/studies/{study}/responses": {"get": {"summary": "Responses, filtered", "parameters": [study_param,
-                    {"name": "segment", "in": "query", "schema": {"type": "string"}, "description": "segment key, or - for once-questions"},
-                    {"name": "question", "in": "query", "schema": {"type": "string"}},
-                    {"name": "participant", "in": "query", "schema": {"type": "string"}},
-                    {"name": "attribute", "in": "query", "schema": {"type": "string"}},
-                    {"name": "value", "in": "query", "schema": {"type": "string"}}],
-                    "responses": {"200": ok(json!({"type": "array"})), "404": err}}},
-                "/studies/{study}/settings": {"put": {"summary": "Change language, presentation order and texts", "parameters": [study_param],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Settings"}}}},
-                    "responses": {"204": {"description": "saved"}, "422": err}}},
-                "/studies/{study}/segments/{key}": {"get": {"summary": "A segment with its markers, media window and transcript turns (same shape as the PUT body)", "parameters": [study_param, key_param], "responses": {"200": ok(json!({"type": "object"})), "404": err}},
-                    "put": {"summary": "Create or replace a segment (metadata, 3RS markers, media window, transcript turns)", "parameters": [study_param, key_param],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["patient"], "properties": {
-                        "label": {"type": "string"}, "patient": {"type": "string"}, "session": {"type": ["integer", "null"]},
-                        "rupture": {"enum": ["withdrawal", "confrontation", "both", "unspecified", ""]},
-                        "markers": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}, "salience": {"type": ["integer", "null"], "minimum": 1, "maximum": 5}}}},
-                        "media": {"type": ["object", "null"], "properties": {"reference": {"type": "string"}, "start_ms": {"type": ["integer", "null"]}, "end_ms": {"type": ["integer", "null"]}}},
-                        "notes": {"type": ["string", "null"]},
-                        "turns": {"type": "array", "items": {"type": "object", "required": ["speaker", "text"], "properties": {"speaker": {"type": "string"}, "text": {"type": "string"}, "start_ms": {"type": ["integer", "null"]}, "end_ms": {"type": ["integer", "null"]}}}}}}}}},
-                    "responses": {"204": {"description": "saved"}, "422": err}}},
-                "/studies/{study}/questions/{key}": {"put": {"summary": "Create or replace a question (its kind is fixed once it has answers)", "parameters": [study_param, key_param],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["kind", "scope", "prompt"], "properties": {
-                        "kind": {"enum": ["open", "likert", "choice"]}, "scope": {"enum": ["segment", "once"]}, "prompt": {"type": "string"},
-                        "min": {"type": "integer"}, "max": {"type": "integer"}, "anchors": {"type": "object", "additionalProperties": {"type": "string"}},
-                        "choices": {"type": "array", "items": {"type": "string"}}}}}}},
-                    "responses": {"204": {"description": "saved"}, "422": err}}},
-                "/studies/{study}/attributes/{key}": {"put": {"summary": "Create or replace a participant attribute (its type is fixed once participants have values)", "parameters": [study_param, key_param],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["type"], "properties": {
-                        "label": {"type": "string"}, "type": {"enum": ["category", "integer", "number", "text", "boolean"]},
-                        "values": {"type": "array", "items": {"type": "string"}}, "min": {"type": ["number", "null"]}, "max": {"type": ["number", "null"]},
-                        "bands": {"type": "array", "items": {"type": "number"}}, "required": {"type": "boolean"}}}}}},
-                    "responses": {"204": {"description": "saved"}, "422": err}}},
-                "/studies/{study}/order/{what}": {"put": {"summary": "Reorder segments, questions or attributes", "parameters": [study_param,
-                        {"name": "what", "in": "path", "required": true, "schema": {"enum": ["segments", "questions", "attributes"]}}],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "string"}, "description": "every key exactly once"}}}}}},
-                    "responses": {"204": {"description": "saved"}, "422": err}}},
-                "/p/{token}": {"get": {"summary": "The participant's own record", "security": [], "parameters": [token_param], "responses": {"200": ok(json!({"type": "object"})), "404": err, "429": err}}},
-                "/p/{token}/answers": {"put": {"summary": "Autosave answers (insert or update each by segment × question)", "security": [], "parameters": [token_param],
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "properties": {"answers": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/Answer"}}}}}}},
-                    "responses": {"200": ok(json!({"type": "object", "properties": {"saved": {"type": "integer"}, "saved_at": {"type": "string"}}})), "403": err, "404": err, "409": err, "422": err}}}
-            }
-        }))),
+            })),
+        )),
     ))
 }
 

@@ -289,7 +289,7 @@ async fn queue(
     .into_response())
 }
 
-fn coding_json(c: &StoredCoding, text: &str, me: &Key) -> Value {
+pub(crate) fn coding_json(c: &StoredCoding, text: &str, me: &Key) -> Value {
     use offsets::cp_to_utf16;
     json!({
         "id": c.id.0,

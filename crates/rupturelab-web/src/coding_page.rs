@@ -129,6 +129,7 @@ struct SetupPage {
     blind: bool,
     coders: Vec<(String, String, i64, i64)>,
     message: Option<String>,
+    suggestions: crate::suggest_api::SetupView,
 }
 
 #[derive(serde::Deserialize)]
@@ -164,6 +165,7 @@ async fn setup(
             })
             .collect(),
         message: m.done,
+        suggestions: crate::suggest_api::setup_view(&state, info.id).await?,
     };
     Ok(render(&page)?.into_response())
 }

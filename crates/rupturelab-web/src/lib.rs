@@ -12,6 +12,7 @@ pub mod accounts;
 mod agreement_page;
 mod api;
 mod audit_page;
+mod code_hits;
 mod codebook;
 mod coding_api;
 mod coding_page;
@@ -27,6 +28,7 @@ mod search_page;
 mod security;
 mod sessions;
 mod setup;
+mod suggest_api;
 mod training;
 mod views;
 
@@ -98,6 +100,7 @@ pub(crate) struct AppState {
     pub login_limiter: Arc<security::RateLimiter>,
     pub token_limiter: Arc<security::RateLimiter>,
     pub setup: Arc<setup::SetupToken>,
+    pub suggest: Arc<suggest_api::SuggestCache>,
     pub search: Arc<search_page::Search>,
 }
 
@@ -148,6 +151,7 @@ impl Application {
         let setup_token = no_researcher.then(|| setup.issue());
         let state = AppState {
             setup,
+            suggest: Arc::default(),
             store: store.clone(),
             login_limiter: Arc::new(security::RateLimiter::new(
                 config.login_attempts,
@@ -168,10 +172,12 @@ impl Application {
             .merge(setup::routes())
             .merge(training::routes())
             .merge(report_page::routes())
+            .merge(suggest_api::routes())
             .merge(
                 search_page::routes()
                     .merge(audit_page::routes())
-                    .merge(agreement_page::routes()),
+                    .merge(agreement_page::routes())
+                    .merge(code_hits::routes()),
             )
             .nest("/api/v1", api::routes())
             .merge(coding_api::routes().merge(coding_page::routes()))

@@ -15,6 +15,7 @@
 //! stale index never shows text that is gone; [`visible`] then checks each
 //! hit against the user's role.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use askama::Template;
@@ -22,7 +23,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rupturelab_core::StudyData;
+use rupturelab_core::{Key, ResponseKey, StudyData};
 use rupturelab_search::{Hit, SearchIndex, Target};
 use rupturelab_store::{Role, Store, StudyInfo, User};
 use serde_json::{json, Value};
@@ -127,12 +128,12 @@ impl Search {
     }
 
     /// Runs a query on a study: freshens the index, takes the candidates
-    /// back to `data` (the study as loaded now) and keeps what `user` may see.
-    async fn run(
+    /// back to `data` (the study as loaded now) and keeps what `seen` allows.
+    pub(crate) async fn run(
         &self,
         info: &StudyInfo,
         data: &StudyData,
-        user: &User,
+        seen: &Seen,
         q: &str,
         limit: usize,
     ) -> Result<Vec<Hit>, Error> {
@@ -153,32 +154,68 @@ impl Search {
         .map_err(|e| Error::Internal(e.to_string()))?;
         let mut hits: Vec<Hit> = rupturelab_search::resolve(data, &query, &candidates)
             .into_iter()
-            .filter(|h| visible(user, data, h))
+            .filter(|h| visible(seen, h))
             .collect();
         hits.truncate(limit);
         Ok(hits)
     }
 }
 
-/// Whether `user` may see a hit. Researchers see every text of a study;
-/// coders see the texts they code — open answers and the segment
-/// transcripts — and only answers that still exist (hits are resolved
-/// against the current study). Hits never carry codings, so blind coding is
+/// What a user may see of a study's texts.
+pub(crate) enum Seen {
+    /// Researchers: every text.
+    All,
+    /// Coders: the open answers assigned to them (every one without a share
+    /// assignment) and the transcripts of those answers' segments.
+    Only {
+        responses: HashSet<ResponseKey>,
+        segments: HashSet<Key>,
+    },
+}
+
+impl Seen {
+    /// What `user` may see in the study.
+    pub(crate) async fn of(state: &AppState, info: &StudyInfo, user: &User) -> Result<Seen, Error> {
+        if user.role == Role::Researcher {
+            return Ok(Seen::All);
+        }
+        // A user whose name cannot be a coder's is assigned nothing.
+        let Ok(coder) = Key::parse(&user.username) else {
+            return Ok(Seen::Only {
+                responses: HashSet::new(),
+                segments: HashSet::new(),
+            });
+        };
+        let mine = state.store.codable_responses(info.id, &coder).await?;
+        Ok(Seen::Only {
+            segments: mine.iter().filter_map(|r| r.key.segment.clone()).collect(),
+            responses: mine.into_iter().map(|r| r.key).collect(),
+        })
+    }
+}
+
+/// Whether a hit may be shown. Researchers see every text of a study;
+/// coders see the open answers they are assigned (only answers that still
+/// exist: hits are resolved against the current study) and the transcripts
+/// of their segments. Hits never carry codings, so blind coding is
 /// unaffected.
-pub(crate) fn visible(user: &User, data: &StudyData, hit: &Hit) -> bool {
-    match user.role {
-        Role::Researcher => true,
-        Role::Coder => match &hit.target {
+pub(crate) fn visible(seen: &Seen, hit: &Hit) -> bool {
+    match seen {
+        Seen::All => true,
+        Seen::Only {
+            responses,
+            segments,
+        } => match &hit.target {
             Target::Response {
                 participant,
                 segment,
                 question,
-            } => data.responses.iter().any(|r| {
-                &r.key.participant == participant
-                    && &r.key.segment == segment
-                    && &r.key.question == question
+            } => responses.contains(&ResponseKey {
+                participant: participant.clone(),
+                segment: segment.clone(),
+                question: question.clone(),
             }),
-            Target::Turn { segment, .. } => data.segments.iter().any(|s| &s.key == segment),
+            Target::Turn { segment, .. } => segments.contains(segment),
         },
     }
 }
@@ -278,6 +315,8 @@ struct SearchPage {
     limit: usize,
     error: Option<String>,
     message: Option<String>,
+    /// The codes that can be applied (path, name) for "code all hits".
+    codes: Vec<(String, String)>,
 }
 
 fn place(h: &Hit) -> (String, Option<String>) {
@@ -322,7 +361,8 @@ async fn page_for(
     let (hits, error) = if q.trim().is_empty() {
         (Vec::new(), None)
     } else {
-        match state.search.run(info, &data, user, &q, limit).await {
+        let seen = Seen::of(state, info, user).await?;
+        match state.search.run(info, &data, &seen, &q, limit).await {
             Ok(h) => (h, None),
             Err(Error::Invalid(m)) => (Vec::new(), Some(m)),
             Err(e) => return Err(e),
@@ -349,6 +389,7 @@ async fn page_for(
         limit,
         error,
         message,
+        codes: crate::code_hits::codable_codes(state, info).await?,
         s: shell(session, user, Some(info)).await?,
     };
     Ok(render(&page)?.into_response())
@@ -436,7 +477,8 @@ async fn api(
     }
     let limit = limit(&params)?;
     let data = state.store.load_study(info.id).await?;
-    let hits = state.search.run(&info, &data, &user, &q, limit).await?;
+    let seen = Seen::of(&state, &info, &user).await?;
+    let hits = state.search.run(&info, &data, &seen, &q, limit).await?;
     Ok(Json(json!({
         "query": q,
         "language": data.meta.language.as_str(),
@@ -475,8 +517,10 @@ pub fn openapi_paths() -> Value {
 
 /// The API's OpenAPI document with this module's paths added.
 pub fn with_paths(mut doc: Value) -> Value {
-    if let (Some(paths), Value::Object(mine)) = (doc["paths"].as_object_mut(), openapi_paths()) {
-        paths.extend(mine);
+    for more in [openapi_paths(), crate::code_hits::openapi_paths()] {
+        if let (Some(paths), Value::Object(mine)) = (doc["paths"].as_object_mut(), more) {
+            paths.extend(mine);
+        }
     }
     doc
 }

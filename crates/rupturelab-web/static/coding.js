@@ -311,10 +311,65 @@ if (root) {
     return guarded(async () => {
       const r = await api("POST", `${base}/${redo ? "redo" : "undo"}`);
       if (!r.done) { say(r.message); return; }
-      const what = { "coding.add": "adding", "coding.update": "changing", "coding.delete": "removing" }[r.action] || r.action;
+      const what = { "coding.add": "adding", "coding.update": "changing", "coding.delete": "removing", "coding.add_hits": "coding all search hits with" }[r.action] || r.action;
       const i = queue.findIndex((q) => q.id === r.response);
       await load(r.response, false, i >= 0 ? i : index);
       say(`${redo ? "Redid" : "Undid"} ${what} a coding.`, "ok");
+    });
+  }
+
+  // ---- suggestions ----------------------------------------------------------
+  // Proposals from the study's model (trained on the consensus codings),
+  // shown apart from the codings; accepting one codes the whole response.
+  let suggestions = [];
+
+  function renderSuggestions(data) {
+    const box = $("suggestions");
+    const list = $("suggestion-list");
+    list.replaceChildren();
+    suggestions = data && data.enabled ? data.suggestions : [];
+    box.hidden = suggestions.length === 0;
+    suggestions.forEach((s, i) => {
+      const li = document.createElement("li");
+      li.className = "suggestion";
+      li.dataset.code = s.code;
+      li.style.borderLeftColor = colourOf(s.code);
+      const label = document.createElement("span");
+      label.className = "suggested";
+      label.textContent = `Suggested: ${s.name} ${s.percent}%`;
+      label.title = s.code;
+      const ok = document.createElement("button");
+      ok.type = "button";
+      ok.className = "accept";
+      ok.textContent = i === 0 ? "Accept (a)" : "Accept";
+      ok.setAttribute("aria-label", `Accept the suggestion ${s.name} (confidence ${s.percent}%): code the whole response`);
+      ok.addEventListener("click", () => decide(s, true));
+      const no = document.createElement("button");
+      no.type = "button";
+      no.className = "reject";
+      no.textContent = i === 0 ? "Reject (r)" : "Reject";
+      no.setAttribute("aria-label", `Reject the suggestion ${s.name} (confidence ${s.percent}%)`);
+      no.addEventListener("click", () => decide(s, false));
+      li.append(label, ok, no);
+      list.append(li);
+    });
+  }
+
+  async function loadSuggestions(id) {
+    try {
+      const data = await api("GET", `${base}/responses/${id}/suggestions`);
+      if (current && current.id === id) renderSuggestions(data);
+    } catch (_) {
+      // Suggestions are an aid: without them the screen works as before.
+      renderSuggestions(null);
+    }
+  }
+
+  function decide(s, accept) {
+    return guarded(async () => {
+      await api("POST", `${base}/responses/${current.id}/suggestions/${accept ? "accept" : "reject"}`, { code: s.code });
+      await load(current.id, false);
+      say(accept ? `Accepted the suggestion: ${s.name} applied to the whole response.` : `Rejected the suggestion ${s.name}.`, "ok");
     });
   }
 
@@ -389,6 +444,7 @@ if (root) {
     } else {
       tb.textContent = "This question was asked once, not about a segment.";
     }
+    await loadSuggestions(current.id);
     if (resetScroll) { pending = null; $("span-panel").hidden = true; }
     const u = new URL(location.href);
     u.searchParams.set("r", String(current.id));
@@ -478,6 +534,12 @@ if (root) {
         break;
       }
       case "m": e.preventDefault(); $("memo").focus(); break;
+      case "a":
+      case "r":
+        if (suggestions.length === 0) { say("There is no suggestion for this response."); break; }
+        e.preventDefault();
+        decide(suggestions[0], e.key === "a");
+        break;
       case "?": $("help").hidden = !$("help").hidden; break;
       case "Escape":
         pending = null;

@@ -14,11 +14,11 @@ use super::{begin_write, invalid, key, Conn, Db, DbRow, Pool};
 use crate::coding::*;
 use crate::{Result, StoreError, StudyId};
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     Timestamp::now().0
 }
 
-fn conflict(msg: impl Into<String>) -> StoreError {
+pub(super) fn conflict(msg: impl Into<String>) -> StoreError {
     StoreError::Conflict(msg.into())
 }
 
@@ -26,14 +26,14 @@ fn not_found(msg: impl Into<String>) -> StoreError {
     StoreError::NotFound(msg.into())
 }
 
-fn span_text(span: Option<Span>) -> String {
+pub(super) fn span_text(span: Option<Span>) -> String {
     match span {
         Some(s) => format!("[{}, {})", s.start, s.end),
         None => "whole response".into(),
     }
 }
 
-async fn audit(
+pub(super) async fn audit(
     conn: &mut Conn,
     sid: i64,
     actor: &str,
@@ -60,7 +60,7 @@ async fn audit(
     Ok(())
 }
 
-async fn coder_id(conn: &mut Conn, sid: i64, name: &str) -> Result<Option<i64>> {
+pub(super) async fn coder_id(conn: &mut Conn, sid: i64, name: &str) -> Result<Option<i64>> {
     Ok(
         sqlx::query_scalar("SELECT id FROM coders WHERE study_id = $1 AND name = $2")
             .bind(sid)
@@ -70,7 +70,7 @@ async fn coder_id(conn: &mut Conn, sid: i64, name: &str) -> Result<Option<i64>> 
     )
 }
 
-async fn ensure_coder_conn(conn: &mut Conn, sid: i64, name: &Key) -> Result<i64> {
+pub(super) async fn ensure_coder_conn(conn: &mut Conn, sid: i64, name: &Key) -> Result<i64> {
     if let Some(id) = coder_id(conn, sid, name.as_str()).await? {
         return Ok(id);
     }
@@ -90,7 +90,7 @@ async fn ensure_coder_conn(conn: &mut Conn, sid: i64, name: &Key) -> Result<i64>
 }
 
 /// The response's key and text, if it is an open answer of the study.
-async fn target(conn: &mut Conn, sid: i64, rid: i64) -> Result<Option<CodingTarget>> {
+pub(super) async fn target(conn: &mut Conn, sid: i64, rid: i64) -> Result<Option<CodingTarget>> {
     let Some(r) = sqlx::query(
         "SELECT p.code, g.key, q.key, q.prompt, r.text FROM responses r \
          JOIN participants p ON p.id = r.participant_id JOIN questions q ON q.id = r.question_id \
@@ -140,7 +140,11 @@ fn coding_from_row(r: &DbRow) -> Result<StoredCoding> {
     })
 }
 
-async fn load_coding(conn: &mut Conn, sid: i64, id: i64) -> Result<Option<StoredCoding>> {
+pub(super) async fn load_coding(
+    conn: &mut Conn,
+    sid: i64,
+    id: i64,
+) -> Result<Option<StoredCoding>> {
     sqlx::query(&format!(
         "SELECT {CODING_COLUMNS} {CODING_FROM} WHERE c.id = $1 AND c.study_id = $2"
     ))
@@ -154,15 +158,15 @@ async fn load_coding(conn: &mut Conn, sid: i64, id: i64) -> Result<Option<Stored
 
 /// The content of a coding row, as the undo log keeps it.
 #[derive(Debug, Clone, PartialEq)]
-struct Snapshot {
-    response: i64,
-    code: i64,
-    span: Option<Span>,
-    memo: Option<String>,
+pub(super) struct Snapshot {
+    pub(super) response: i64,
+    pub(super) code: i64,
+    pub(super) span: Option<Span>,
+    pub(super) memo: Option<String>,
 }
 
 impl Snapshot {
-    fn to_json(&self) -> String {
+    pub(super) fn to_json(&self) -> String {
         serde_json::json!({
             "response": self.response,
             "code": self.code,
@@ -172,7 +176,7 @@ impl Snapshot {
         })
         .to_string()
     }
-    fn from_json(s: &str) -> Result<Self> {
+    pub(super) fn from_json(s: &str) -> Result<Self> {
         let v: serde_json::Value =
             serde_json::from_str(s).map_err(|e| invalid(format!("undo log entry: {e}")))?;
         let n = |f: &str| v.get(f).and_then(|x| x.as_i64());
@@ -193,7 +197,11 @@ impl Snapshot {
 }
 
 /// The coder and content of a coding row.
-async fn snapshot(conn: &mut Conn, sid: i64, id: i64) -> Result<Option<(i64, Snapshot, i64)>> {
+pub(super) async fn snapshot(
+    conn: &mut Conn,
+    sid: i64,
+    id: i64,
+) -> Result<Option<(i64, Snapshot, i64)>> {
     let Some(r) = sqlx::query(
         "SELECT coder_id, response_id, code_id, span_start, span_end, memo, version FROM codings \
          WHERE id = $1 AND study_id = $2",
@@ -225,7 +233,7 @@ async fn snapshot(conn: &mut Conn, sid: i64, id: i64) -> Result<Option<(i64, Sna
 }
 
 /// The code's row id, if it exists and may be applied.
-async fn codable_code(conn: &mut Conn, sid: i64, path: &CodePath) -> Result<i64> {
+pub(super) async fn codable_code(conn: &mut Conn, sid: i64, path: &CodePath) -> Result<i64> {
     let row: Option<(i64, bool)> =
         sqlx::query_as("SELECT id, codable FROM codes WHERE study_id = $1 AND path = $2")
             .bind(sid)
@@ -251,7 +259,7 @@ async fn code_path(conn: &mut Conn, code: i64) -> Result<String> {
         .unwrap_or_else(|| "(deleted code)".into()))
 }
 
-fn check_span(span: Option<Span>, text: &str) -> Result<()> {
+pub(super) fn check_span(span: Option<Span>, text: &str) -> Result<()> {
     if let Some(s) = span {
         let len = text::char_len(text);
         if s.start >= s.end {
@@ -314,9 +322,15 @@ async fn push_undo(
     .bind(now())
     .execute(&mut *conn)
     .await?;
+    trim_undo(conn, coder).await
+}
+
+/// Keeps the newest [`UNDO_DEPTH`] steps of the coder's log (one index
+/// probe for the cut-off instead of a scan of the whole log).
+pub(super) async fn trim_undo(conn: &mut Conn, coder: i64) -> Result<()> {
     sqlx::query(
-        "DELETE FROM coding_undo WHERE coder_id = $1 AND id NOT IN \
-         (SELECT id FROM coding_undo WHERE coder_id = $1 ORDER BY id DESC LIMIT $2)",
+        "DELETE FROM coding_undo WHERE coder_id = $1 AND id <= \
+         (SELECT id FROM coding_undo WHERE coder_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
     )
     .bind(coder)
     .bind(UNDO_DEPTH)
@@ -325,8 +339,12 @@ async fn push_undo(
     Ok(())
 }
 
-async fn insert_row(conn: &mut Conn, sid: i64, coder: i64, s: &Snapshot) -> Result<i64> {
-    let t = now();
+pub(super) async fn insert_row(conn: &mut Conn, sid: i64, coder: i64, s: &Snapshot) -> Result<i64> {
+    insert_row_at(conn, sid, coder, s, now()).await
+}
+
+/// Inserts a coding row created at `t` (epoch ms); returns its id.
+async fn insert_row_at(conn: &mut Conn, sid: i64, coder: i64, s: &Snapshot, t: i64) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, version, created_at, updated_at) \
          VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$8) RETURNING id",
@@ -343,7 +361,12 @@ async fn insert_row(conn: &mut Conn, sid: i64, coder: i64, s: &Snapshot) -> Resu
     .await?)
 }
 
-async fn duplicate(conn: &mut Conn, coder: i64, s: &Snapshot, except: i64) -> Result<bool> {
+pub(super) async fn duplicate(
+    conn: &mut Conn,
+    coder: i64,
+    s: &Snapshot,
+    except: i64,
+) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM codings WHERE coder_id = $1 AND response_id = $2 AND code_id = $3 \
          AND COALESCE(span_start, -1) = COALESCE($4, -1) AND COALESCE(span_end, -1) = COALESCE($5, -1) AND id <> $6",
@@ -525,24 +548,40 @@ pub(super) async fn add_coding(
     new: &NewCoding,
     actor: &str,
 ) -> Result<StoredCoding> {
-    let sid = id.0;
     let mut tx = begin_write(pool).await?;
-    let t = target(&mut tx, sid, new.response.0).await?.ok_or_else(|| {
-        not_found(format!(
-            "response: the study has no open answer with id {}",
-            new.response.0
-        ))
-    })?;
+    let row = add_coding_in(&mut tx, id.0, new, actor, "").await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Adds a coding inside the caller's write transaction (its undo step and
+/// `coding.add` audit event too); `note` is appended to the audit detail
+/// (e.g. ` (from suggestion, confidence 0.83)`).
+pub(super) async fn add_coding_in(
+    tx: &mut Conn,
+    sid: i64,
+    new: &NewCoding,
+    actor: &str,
+    note: &str,
+) -> Result<StoredCoding> {
+    let t = target(&mut *tx, sid, new.response.0)
+        .await?
+        .ok_or_else(|| {
+            not_found(format!(
+                "response: the study has no open answer with id {}",
+                new.response.0
+            ))
+        })?;
     check_span(new.span, &t.text)?;
-    let code = codable_code(&mut tx, sid, &new.code).await?;
-    let coder = ensure_coder_conn(&mut tx, sid, &new.coder).await?;
+    let code = codable_code(&mut *tx, sid, &new.code).await?;
+    let coder = ensure_coder_conn(&mut *tx, sid, &new.coder).await?;
     let snap = Snapshot {
         response: new.response.0,
         code,
         span: new.span,
         memo: new.memo.clone().filter(|m| !m.trim().is_empty()),
     };
-    if duplicate(&mut tx, coder, &snap, -1).await? {
+    if duplicate(&mut *tx, coder, &snap, -1).await? {
         return Err(conflict(format!(
             "{} has already applied `{}` to this {} of {}; nothing was added",
             new.coder,
@@ -555,15 +594,18 @@ pub(super) async fn add_coding(
             t.key
         )));
     }
-    let cid = insert_row(&mut tx, sid, coder, &snap).await?;
-    push_undo(&mut tx, sid, coder, cid, snap.response, None, Some(&snap)).await?;
+    let created = now();
+    let cid = insert_row_at(&mut *tx, sid, coder, &snap, created).await?;
+    push_undo(&mut *tx, sid, coder, cid, snap.response, None, Some(&snap)).await?;
+    // The code's path and the row are known: no need to read them back.
     let detail = format!(
-        "(none) → {} by {}",
-        describe(&mut tx, &snap).await?,
+        "(none) → {} {} by {}{note}",
+        new.code,
+        span_text(snap.span),
         new.coder
     );
     audit(
-        &mut tx,
+        &mut *tx,
         sid,
         actor,
         "coding.add",
@@ -571,11 +613,16 @@ pub(super) async fn add_coding(
         detail,
     )
     .await?;
-    let row = load_coding(&mut tx, sid, cid)
-        .await?
-        .ok_or_else(|| invalid("the new coding vanished"))?;
-    tx.commit().await?;
-    Ok(row)
+    Ok(StoredCoding {
+        id: CodingId(cid),
+        response: new.response,
+        coder: new.coder.clone(),
+        code: new.code.clone(),
+        span: snap.span,
+        memo: snap.memo,
+        version: 1,
+        created_at: Timestamp(created),
+    })
 }
 
 /// Why an edit found no row at `seen`: stale (`Conflict`) or gone (`NotFound`).
@@ -728,7 +775,7 @@ pub(super) async fn delete_coding(
     Ok(row)
 }
 
-async fn depth(conn: &mut Conn, coder: i64) -> Result<(i64, i64)> {
+pub(super) async fn depth(conn: &mut Conn, coder: i64) -> Result<(i64, i64)> {
     Ok(sqlx::query_as(
         "SELECT COALESCE(SUM(CASE WHEN undone THEN 0 ELSE 1 END), 0), COALESCE(SUM(CASE WHEN undone THEN 1 ELSE 0 END), 0) \
          FROM coding_undo WHERE coder_id = $1",
@@ -816,6 +863,7 @@ async fn apply_step(
             .bind(coding)
             .execute(&mut *conn)
             .await?;
+            super::search_coding::remap(conn, coder, coding, new_id).await?;
             Ok(Some(new_id))
         }
     }
@@ -854,6 +902,14 @@ async fn undo_redo(
         return Ok(None);
     };
     let step: i64 = r.get(0);
+    if super::search_coding::is_batch(r.get::<Option<&str>, _>(4)) {
+        // A "code all hits" step: all its codings at once.
+        return super::search_coding::undo_redo_batch(
+            tx, sid, coder, coder_name, step, redo, actor,
+        )
+        .await
+        .map(Some);
+    }
     let coding: i64 = r.get(1);
     let response: i64 = r.get(2);
     let before = r

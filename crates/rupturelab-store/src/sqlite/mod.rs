@@ -9,8 +9,12 @@ mod codebook;
 mod coding;
 #[path = "../sql/report.rs"]
 mod report;
+#[path = "../sql/search_coding.rs"]
+mod search_coding;
 #[path = "../sql/study.rs"]
 mod study;
+#[path = "../sql/suggest.rs"]
+mod suggest;
 #[path = "../sql/training.rs"]
 mod training;
 #[path = "../sql/transfer.rs"]
@@ -601,5 +605,84 @@ impl Store for SqliteStore {
     }
     async fn search_fingerprint(&self, id: StudyId) -> Result<String> {
         audit::search_fingerprint(&self.pool, id).await
+    }
+
+    // --- suggestions ---
+    async fn suggestion_setting(&self, id: StudyId) -> Result<crate::SuggestionSetting> {
+        suggest::suggestion_setting(&self.pool, id).await
+    }
+    async fn set_suggestion_setting(
+        &self,
+        id: StudyId,
+        explicit: Option<bool>,
+        actor: &str,
+    ) -> Result<()> {
+        suggest::set_suggestion_setting(&self.pool, id, explicit, actor).await
+    }
+    async fn consensus_fingerprint(&self, id: StudyId) -> Result<String> {
+        suggest::consensus_fingerprint(&self.pool, id).await
+    }
+    async fn assigned_to(&self, id: StudyId, coder: &Key, response: ResponseId) -> Result<bool> {
+        suggest::assigned_to(&self.pool, id, coder, response).await
+    }
+    async fn rejected_suggestions(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        response: ResponseId,
+    ) -> Result<Vec<CodePath>> {
+        suggest::rejected_suggestions(&self.pool, id, coder, response).await
+    }
+    async fn accept_suggestion(
+        &self,
+        id: StudyId,
+        new: &NewCoding,
+        confidence: f64,
+        actor: &str,
+    ) -> Result<StoredCoding> {
+        suggest::accept_suggestion(&self.pool, id, new, confidence, actor).await
+    }
+    async fn reject_suggestion(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        response: ResponseId,
+        code: &CodePath,
+        confidence: f64,
+        actor: &str,
+    ) -> Result<()> {
+        suggest::reject_suggestion(&self.pool, id, coder, response, code, confidence, actor).await
+    }
+    async fn suggestions_used(&self, id: StudyId) -> Result<Vec<crate::SuggestionUse>> {
+        suggest::suggestions_used(&self.pool, id).await
+    }
+
+    // --- search coding ---
+
+    async fn codable_responses(
+        &self,
+        id: StudyId,
+        coder: &Key,
+    ) -> Result<Vec<crate::CodableResponse>> {
+        search_coding::codable_responses(&self.pool, id, coder).await
+    }
+    async fn coder_code_places(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+    ) -> Result<Vec<crate::HitCoding>> {
+        search_coding::coder_code_places(&self.pool, id, coder, code).await
+    }
+    async fn add_hit_codings(
+        &self,
+        id: StudyId,
+        coder: &Key,
+        code: &CodePath,
+        places: &[crate::HitCoding],
+        why: &str,
+        actor: &str,
+    ) -> Result<crate::HitCodingOutcome> {
+        search_coding::add_hit_codings(&self.pool, id, coder, code, places, why, actor).await
     }
 }
