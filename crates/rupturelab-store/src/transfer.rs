@@ -16,7 +16,7 @@
 //! is the same for every mention of that row, and is stored as such in the
 //! target, where it can never name a live row.
 //!
-//! Every table of every migration is carried except `_sqlx_migrations`
+//! Every table of every migration (0001–0008) is carried except `_sqlx_migrations`
 //! (the target has its own) and the web session store's table, which lives
 //! outside the migrations: login sessions are not copied on purpose, so a
 //! restored or copied database asks everyone to log in again rather than
@@ -98,6 +98,42 @@ pub struct StudyExport {
     pub quote_rules: Vec<QuoteRuleExport>,
     /// Training modules with their trainees (`training_*`, `trainee_*`).
     pub training: Vec<ModuleExport>,
+    /// The suggestion switch (`suggestion_settings`): `None` = no row,
+    /// `Some(None)` = a row saying automatic.
+    pub suggestions: Option<Option<bool>>,
+    /// Coders' accepted and rejected suggestions (`suggestion_decisions`),
+    /// sorted by coder, response and code.
+    pub suggestion_decisions: Vec<SuggestionDecisionExport>,
+}
+
+/// What a coder did with a suggestion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestionDecisionExport {
+    /// Coder name.
+    pub coder: String,
+    /// Index into `study.responses`.
+    pub response: i64,
+    /// Index into `study.codes` (negative: a deleted code).
+    pub code: i64,
+    /// `accepted` or `rejected`.
+    pub decision: String,
+    /// The model's probability then.
+    pub confidence: f64,
+    /// Epoch ms.
+    pub at: i64,
+}
+
+/// One coding of a "code all hits" step (`coding_undo_batch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchMemberExport {
+    /// Position in the batch.
+    pub position: i64,
+    /// Index into `study.codings`, or negative: a coding that no longer exists.
+    pub coding: i64,
+    /// Index into `study.responses`.
+    pub response: i64,
+    /// JSON snapshot of the coding as added (ids as in [`UndoExport`]).
+    pub snapshot: String,
 }
 
 /// A coding's dates and version (the columns `StudyData` leaves out).
@@ -144,6 +180,8 @@ pub struct UndoExport {
     pub undone: bool,
     /// Epoch ms.
     pub at: i64,
+    /// The codings of a "code all hits" step (empty for a single step).
+    pub batch: Vec<BatchMemberExport>,
 }
 
 /// One stored version of the codebook.

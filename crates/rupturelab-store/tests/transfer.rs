@@ -160,6 +160,23 @@ async fn populate_coding(store: &dyn Store, sid: StudyId) {
         .delete_coding(sid, c2.id, c2.version, "zeynep")
         .await
         .unwrap();
+    // "Code all hits": one undo step with its codings in coding_undo_batch.
+    let hits = [3, 4].map(|i| HitCoding {
+        response: queue[i].id,
+        span: None,
+    });
+    let out = store
+        .add_hit_codings(
+            sid,
+            &zeynep,
+            &path("Cause/Patient/Resistance"),
+            &hits,
+            "kaç",
+            "zeynep",
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.added.len(), 2);
     let change = CodingChange {
         memo: Some(Some("kaçınma".into())),
         ..CodingChange::default()
@@ -179,6 +196,21 @@ async fn populate_coding(store: &dyn Store, sid: StudyId) {
         .await
         .unwrap();
     store.set_blind(sid, false, "ayse").await.unwrap();
+    store
+        .set_suggestion_setting(sid, Some(true), "ayse")
+        .await
+        .unwrap();
+    store
+        .reject_suggestion(
+            sid,
+            &zeynep,
+            queue[5].id,
+            &path("Cause/Patient/Pathology"),
+            0.62,
+            "zeynep",
+        )
+        .await
+        .unwrap();
     store
         .set_assignment(
             sid,
@@ -241,6 +273,15 @@ async fn populate_coding(store: &dyn Store, sid: StudyId) {
         )
         .await
         .unwrap();
+}
+
+/// The row id of the `i`th answer in zeynep's coding queue.
+async fn rec_response(store: &dyn Store, sid: StudyId, i: usize) -> ResponseId {
+    store
+        .coding_queue(sid, &k("zeynep"), &QueueFilter::default())
+        .await
+        .unwrap()[i]
+        .id
 }
 
 /// The tables of the migrated schema (every migration), by name.
@@ -334,6 +375,18 @@ async fn a_study_with_its_web_rows_is_copied_both_ways_unchanged() {
         let redo = s.redo_coding(id, &zeynep, "zeynep").await.unwrap().unwrap();
         assert_eq!(redo.coding.unwrap().memo.as_deref(), Some("kaçınma"));
     }
+    assert_eq!(b.suggestion_setting(bsid).await.unwrap(), a.suggestion_setting(sid).await.unwrap());
+    assert_eq!(
+        b.rejected_suggestions(bsid, &zeynep, rec_response(b.as_ref(), bsid, 5).await).await.unwrap(),
+        vec![path("Cause/Patient/Pathology")]
+    );
+    // Undo in the copy: the update, then the whole "code all hits" batch.
+    let codings = b.load_study(bsid).await.unwrap().codings.len();
+    b.undo_coding(bsid, &zeynep, "zeynep").await.unwrap().unwrap();
+    b.undo_coding(bsid, &zeynep, "zeynep").await.unwrap().unwrap();
+    assert_eq!(b.load_study(bsid).await.unwrap().codings.len(), codings - 2);
+    b.redo_coding(bsid, &zeynep, "zeynep").await.unwrap().unwrap();
+    assert_eq!(b.load_study(bsid).await.unwrap().codings.len(), codings);
     // A deleted code comes back in the copy with its coding.
     let path_of = |v: Vec<StoredCode>| v.into_iter().map(|c| c.code.path).collect::<Vec<_>>();
     assert!(!path_of(b.codebook(bsid).await.unwrap()).contains(&spare_leaf()));

@@ -73,6 +73,8 @@ pub(super) async fn export_on(conn: &mut Conn, only: Option<StudyId>) -> Result<
             codebook_deletions: Vec::new(),
             quote_rules: Vec::new(),
             training: Vec::new(),
+            suggestions: None,
+            suggestion_decisions: Vec::new(),
         };
         for r in sqlx::query(
             "SELECT p.code, i.token_hash, i.created_at, i.revoked_at FROM invitations i \
@@ -186,6 +188,11 @@ fn remap_snapshot(
     code: &mut dyn FnMut(i64) -> Result<i64>,
 ) -> Result<String> {
     let mut v = parse_json(s, "undo step")?;
+    if v.get("batch").is_some() {
+        // The marker of a "code all hits" step (`{"batch":N}`), compared
+        // as text: kept byte for byte.
+        return Ok(s.to_string());
+    }
     remap(&mut v, "response", response)?;
     remap(&mut v, "code", code)?;
     Ok(v.to_string())
@@ -356,7 +363,7 @@ async fn export_rest(conn: &mut Conn, sid: i64, s: &mut StudyExport) -> Result<(
         s.assigned.push((name_of(r.get(0))?, response));
     }
     for r in sqlx::query(
-        "SELECT coder_id, coding_id, response_id, before, after, undone, at FROM coding_undo \
+        "SELECT coder_id, coding_id, response_id, before, after, undone, at, id FROM coding_undo \
          WHERE study_id = $1 ORDER BY id",
     )
     .bind(sid)
@@ -373,16 +380,72 @@ async fn export_rest(conn: &mut Conn, sid: i64, s: &mut StudyExport) -> Result<(
         };
         let before = snap(r.get(3))?;
         let after = snap(r.get(4))?;
+        let coding = coding_refs.of(r.get(1));
+        let response = response_refs.of(r.get(2));
+        let mut batch = Vec::new();
+        for m in sqlx::query(
+            "SELECT position, coding_id, response_id, snapshot FROM coding_undo_batch \
+             WHERE undo_id = $1 ORDER BY position",
+        )
+        .bind(r.get::<i64, _>(7))
+        .fetch_all(&mut *conn)
+        .await?
+        {
+            let snapshot = remap_snapshot(
+                m.get::<&str, _>(3),
+                &mut |id| Ok(response_refs.of(id)),
+                &mut |id| Ok(code_refs.of(id)),
+            )?;
+            batch.push(BatchMemberExport {
+                position: m.get(0),
+                coding: coding_refs.of(m.get(1)),
+                response: response_refs.of(m.get(2)),
+                snapshot,
+            });
+        }
         s.undo.push(UndoExport {
             coder: name_of(r.get(0))?,
-            coding: coding_refs.of(r.get(1)),
-            response: response_refs.of(r.get(2)),
+            coding,
+            response,
             before,
             after,
             undone: r.get(5),
             at: r.get(6),
+            batch,
         });
     }
+    s.suggestions =
+        sqlx::query_scalar("SELECT enabled FROM suggestion_settings WHERE study_id = $1")
+            .bind(sid)
+            .fetch_optional(&mut *conn)
+            .await?;
+    for r in sqlx::query(
+        "SELECT coder_id, response_id, code_id, decision, confidence, at FROM suggestion_decisions \
+         WHERE study_id = $1 ORDER BY coder_id, response_id, code_id",
+    )
+    .bind(sid)
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        s.suggestion_decisions.push(SuggestionDecisionExport {
+            coder: name_of(r.get(0))?,
+            response: response_refs.of(r.get(1)),
+            code: code_refs.of(r.get(2)),
+            decision: r.get(3),
+            confidence: r.get(4),
+            at: r.get(5),
+        });
+    }
+    // Sorted by what the rows name, not by row ids (which a copy renumbers).
+    let coder_pos: HashMap<&str, usize> = s
+        .study
+        .coders
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.as_str(), i))
+        .collect();
+    s.suggestion_decisions
+        .sort_by_key(|d| (coder_pos.get(d.coder.as_str()).copied(), d.response, d.code));
     for r in sqlx::query(
         "SELECT at, actor, action, detail, codes FROM codebook_versions WHERE study_id = $1 ORDER BY id",
     )
@@ -540,6 +603,28 @@ async fn import_rest(tx: &mut Tx<'_>, sid: i64, s: &StudyExport) -> Result<()> {
         },
     )
     .await?;
+    if let Some(enabled) = s.suggestions {
+        sqlx::query("INSERT INTO suggestion_settings (study_id, enabled) VALUES ($1, $2)")
+            .bind(sid)
+            .bind(enabled)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for d in &s.suggestion_decisions {
+        sqlx::query(
+            "INSERT INTO suggestion_decisions (study_id, coder_id, response_id, code_id, decision, confidence, at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        )
+        .bind(sid)
+        .bind(coder_of(&d.coder)?)
+        .bind(from_ref(&responses, d.response, "response")?)
+        .bind(from_ref(&codes, d.code, "code")?)
+        .bind(&d.decision)
+        .bind(d.confidence)
+        .bind(d.at)
+        .execute(&mut **tx)
+        .await?;
+    }
     for u in &s.undo {
         let snap = |j: &Option<String>| -> Result<Option<String>> {
             j.as_deref()
@@ -550,9 +635,9 @@ async fn import_rest(tx: &mut Tx<'_>, sid: i64, s: &StudyExport) -> Result<()> {
                 })
                 .transpose()
         };
-        sqlx::query(
+        let step: i64 = sqlx::query_scalar(
             "INSERT INTO coding_undo (study_id, coder_id, coding_id, response_id, before, after, undone, at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING id",
         )
         .bind(sid)
         .bind(coder_of(&u.coder)?)
@@ -562,8 +647,21 @@ async fn import_rest(tx: &mut Tx<'_>, sid: i64, s: &StudyExport) -> Result<()> {
         .bind(snap(&u.after)?)
         .bind(u.undone)
         .bind(u.at)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
+        for m in &u.batch {
+            sqlx::query(
+                "INSERT INTO coding_undo_batch (undo_id, position, coding_id, response_id, snapshot) \
+                 VALUES ($1,$2,$3,$4,$5)",
+            )
+            .bind(step)
+            .bind(m.position)
+            .bind(from_ref(&codings, m.coding, "coding")?)
+            .bind(from_ref(&responses, m.response, "response")?)
+            .bind(snap(&Some(m.snapshot.clone()))?)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     for v in &s.codebook_versions {
         sqlx::query(
