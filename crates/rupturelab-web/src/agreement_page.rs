@@ -291,6 +291,9 @@ struct AgreementPage {
     seed: u64,
     error: Option<String>,
     tables: Option<Tables>,
+    /// Per coder: suggestions accepted and rejected (a reviewer must know
+    /// whether a coder's codings were model-assisted).
+    suggestions: Vec<rupturelab_store::SuggestionUse>,
 }
 
 async fn page(
@@ -303,6 +306,7 @@ async fn page(
     let info = study_by_key(&state, &study).await?;
     let choice = parse_query(raw.as_deref())?;
     let data = state.store.load_study(info.id).await?;
+    let suggestions = state.store.suggestions_used(info.id).await?;
     let enabled = data.settings.agreement;
     let chosen = if choice.coders.is_empty() {
         agreement_coders(&data)
@@ -343,6 +347,7 @@ async fn page(
         seed: choice.seed,
         error,
         tables,
+        suggestions,
         s: shell(&session, &user, Some(&info)).await?,
     };
     Ok(render(&page)?.into_response())

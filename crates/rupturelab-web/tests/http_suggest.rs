@@ -254,6 +254,15 @@ async fn suggestions_come_from_consensus_accepting_codes_by_the_coder_and_reject
         ),
         "{page}"
     );
+    // The agreement page says so too, beside the coefficients.
+    let (_, page) = app.get_text(&r, "/studies/rupture-study/agreement").await;
+    assert!(page.contains("id=\"suggestions-used\""), "{page}");
+    assert!(
+        page.contains(
+            "<tr data-coder=\"can\"><td>can</td><td>yes</td><td class=\"num\">1</td><td class=\"num\">1</td></tr>"
+        ),
+        "{page}"
+    );
 }
 
 #[tokio::test]
