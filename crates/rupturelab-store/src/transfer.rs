@@ -1,9 +1,27 @@
 //! Moving whole databases between stores: `rupturelab copy` (SQLite ↔
 //! PostgreSQL), `backup` and `restore`. An export holds, for every study
-//! (or one), its `StudyData` plus the web application's rows — invitations
-//! (token hashes), consent decisions, progress — and the user accounts with
-//! their API tokens, all keyed by names rather than row ids, read in one
+//! (or one), its `StudyData` plus every other row of the study — invitations
+//! (token hashes), consent decisions, progress, coding settings, assignments,
+//! the coders' undo logs, codings' versions and dates, codebook versions and
+//! deletions, quote rules, training modules with their trainees, links and
+//! exercises — and the user accounts with their API tokens, read in one
 //! snapshot. An import writes it in one transaction.
+//!
+//! Rows refer to each other by names (participant codes, coder names, code
+//! paths) or by position in the study's lists, never by row ids, so that an
+//! export of the copy equals the export of the original. Row ids stored
+//! inside JSON (undo snapshots, stored deletions) are rewritten the same way:
+//! a live row becomes its index ([`StudyExport`] says which list), a row that
+//! no longer exists (a deleted coding or code) becomes a negative number that
+//! is the same for every mention of that row, and is stored as such in the
+//! target, where it can never name a live row.
+//!
+//! Every table of every migration (0001–0008) is carried except `_sqlx_migrations`
+//! (the target has its own) and the web session store's table, which lives
+//! outside the migrations: login sessions are not copied on purpose, so a
+//! restored or copied database asks everyone to log in again rather than
+//! honouring cookies issued against another database.
+//! `tests/transfer.rs` fails when a table exists that a copy leaves empty.
 
 use rupturelab_core::StudyData;
 
@@ -59,6 +77,201 @@ pub struct StudyExport {
     pub consents: Vec<ConsentExport>,
     /// Participant progress rows, in participant order.
     pub progress: Vec<ProgressExport>,
+    /// When the study was created (epoch ms).
+    pub created_at: i64,
+    /// Per coding (same order as `study.codings`): its dates and version.
+    pub coding_meta: Vec<CodingMeta>,
+    /// Blind mode, when a researcher has set it (`coding_settings`).
+    pub blind: Option<bool>,
+    /// Coders' assignments (`coder_assignments`), in coder order.
+    pub assignments: Vec<AssignmentExport>,
+    /// Assigned responses (`coding_assigned`): coder name and index into
+    /// `study.responses`, in coder then response order.
+    pub assigned: Vec<(String, i64)>,
+    /// The coders' undo/redo logs (`coding_undo`), oldest first.
+    pub undo: Vec<UndoExport>,
+    /// Codebook versions (`codebook_versions`), oldest first.
+    pub codebook_versions: Vec<CodebookVersionExport>,
+    /// Deleted codes kept for undo (`codebook_deletions`), oldest first.
+    pub codebook_deletions: Vec<DeletionExport>,
+    /// Quote pins and exclusions (`quote_rules`), in creation order.
+    pub quote_rules: Vec<QuoteRuleExport>,
+    /// Training modules with their trainees (`training_*`, `trainee_*`).
+    pub training: Vec<ModuleExport>,
+    /// The suggestion switch (`suggestion_settings`): `None` = no row,
+    /// `Some(None)` = a row saying automatic.
+    pub suggestions: Option<Option<bool>>,
+    /// Coders' accepted and rejected suggestions (`suggestion_decisions`),
+    /// sorted by coder, response and code.
+    pub suggestion_decisions: Vec<SuggestionDecisionExport>,
+}
+
+/// What a coder did with a suggestion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SuggestionDecisionExport {
+    /// Coder name.
+    pub coder: String,
+    /// Index into `study.responses`.
+    pub response: i64,
+    /// Index into `study.codes` (negative: a deleted code).
+    pub code: i64,
+    /// `accepted` or `rejected`.
+    pub decision: String,
+    /// The model's probability then.
+    pub confidence: f64,
+    /// Epoch ms.
+    pub at: i64,
+}
+
+/// One coding of a "code all hits" step (`coding_undo_batch`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchMemberExport {
+    /// Position in the batch.
+    pub position: i64,
+    /// Index into `study.codings`, or negative: a coding that no longer exists.
+    pub coding: i64,
+    /// Index into `study.responses`.
+    pub response: i64,
+    /// JSON snapshot of the coding as added (ids as in [`UndoExport`]).
+    pub snapshot: String,
+}
+
+/// A coding's dates and version (the columns `StudyData` leaves out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodingMeta {
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Epoch ms of the last edit.
+    pub updated_at: Option<i64>,
+    /// Incremented by every edit (stale edits are refused by version).
+    pub version: i64,
+}
+
+/// How a coder's responses are chosen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssignmentExport {
+    /// Coder name.
+    pub coder: String,
+    /// `all` or `share`.
+    pub mode: String,
+    /// Share in percent.
+    pub percent: Option<f64>,
+    /// Shuffle seed.
+    pub seed: Option<i64>,
+    /// Epoch ms.
+    pub at: i64,
+}
+
+/// One step of a coder's undo log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UndoExport {
+    /// Coder name.
+    pub coder: String,
+    /// Index into `study.codings`, or negative: a coding that no longer exists.
+    pub coding: i64,
+    /// Index into `study.responses`.
+    pub response: i64,
+    /// JSON snapshot before the step, with `response` and `code` as
+    /// indexes into `study.responses` and `study.codes` (negative: deleted code).
+    pub before: Option<String>,
+    /// JSON snapshot after the step, likewise.
+    pub after: Option<String>,
+    /// On the redo stack.
+    pub undone: bool,
+    /// Epoch ms.
+    pub at: i64,
+    /// The codings of a "code all hits" step (empty for a single step).
+    pub batch: Vec<BatchMemberExport>,
+}
+
+/// One stored version of the codebook.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodebookVersionExport {
+    /// Epoch ms.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// Audit action.
+    pub action: String,
+    /// Audit detail.
+    pub detail: String,
+    /// JSON array of the codes (by path, no row ids).
+    pub codes: String,
+}
+
+/// A deleted code with its codings and memos, kept so the deletion can be undone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeletionExport {
+    /// Epoch ms.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// The deleted code's path.
+    pub path: String,
+    /// JSON with row ids rewritten as indexes (codes, responses, coders).
+    pub data: String,
+    /// Epoch ms, when undone.
+    pub restored_at: Option<i64>,
+}
+
+/// A quote pin or exclusion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuoteRuleExport {
+    /// `pin` or `exclude`.
+    pub kind: String,
+    /// Code path, or '' for every theme.
+    pub theme: String,
+    /// Response key text.
+    pub response: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Who.
+    pub created_by: String,
+}
+
+/// A training module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleExport {
+    /// Title.
+    pub title: String,
+    /// JSON array of segment keys.
+    pub segments: String,
+    /// JSON array of question keys.
+    pub questions: String,
+    /// JSON feedback options.
+    pub feedback: String,
+    /// JSON prompts.
+    pub prompts: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Its trainees, in creation order.
+    pub trainees: Vec<TraineeExport>,
+}
+
+/// A trainee of a module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraineeExport {
+    /// Trainee code.
+    pub code: String,
+    /// Epoch ms.
+    pub created_at: i64,
+    /// Every link issued: token hash, created, revoked (epoch ms).
+    pub links: Vec<(String, i64, Option<i64>)>,
+    /// Submitted exercises.
+    pub exercises: Vec<ExerciseExport>,
+}
+
+/// A submitted training exercise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExerciseExport {
+    /// Segment key.
+    pub segment: String,
+    /// JSON answers.
+    pub answers: String,
+    /// JSON marks.
+    pub marks: String,
+    /// Epoch ms.
+    pub submitted_at: i64,
 }
 
 /// An invitation link (its token's hash).

@@ -82,7 +82,27 @@ pub(super) async fn record_audit(pool: &Pool, id: StudyId, event: &AuditEvent) -
 }
 
 pub(super) async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<StudyId> {
+    insert_study_with(tx, s, None, None).await
+}
+
+/// [`insert_study`] keeping the study's creation date and, per coding (in
+/// order), its dates and version, as a copy or restore must.
+pub(super) async fn insert_study_with(
+    tx: &mut Tx<'_>,
+    s: &StudyData,
+    created_at: Option<i64>,
+    coding_meta: Option<&[crate::transfer::CodingMeta]>,
+) -> Result<StudyId> {
     let now = Timestamp::now().0;
+    if let Some(m) = coding_meta {
+        if m.len() != s.codings.len() {
+            return Err(invalid(format!(
+                "the export has dates for {} codings but the study has {}",
+                m.len(),
+                s.codings.len()
+            )));
+        }
+    }
     let st = &s.settings;
     let study_id: i64 = sqlx::query_scalar(
         "INSERT INTO studies (key, title, description, language, synthetic, presentation_order, agreement, \
@@ -100,7 +120,7 @@ pub(super) async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<Study
     .bind(&st.consent_text)
     .bind(&st.welcome_text)
     .bind(&st.thanks_text)
-    .bind(now)
+    .bind(created_at.unwrap_or(now))
     .fetch_one(&mut **tx)
     .await?;
 
@@ -343,21 +363,22 @@ pub(super) async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<Study
     }
 
     let mut coding_rows = Vec::with_capacity(s.codings.len());
-    for c in &s.codings {
+    for (i, c) in s.codings.iter().enumerate() {
         let response = *response_ids
             .get(&c.response)
             .ok_or_else(|| invalid(format!("a coding names unknown response {}", c.response)))?;
         let code = *code_ids
             .get(c.code.as_str())
             .ok_or_else(|| invalid(format!("a coding names unknown code `{}`", c.code)))?;
-        coding_rows.push((response, code, coder_ids[c.coder.as_str()], c));
+        let meta = coding_meta.map(|m| &m[i]);
+        coding_rows.push((response, code, coder_ids[c.coder.as_str()], c, meta));
     }
     insert_rows(
         tx,
-        "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, created_at) ",
+        "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, created_at, updated_at, version) ",
         &coding_rows,
-        8,
-        |b, (response, code, coder, c)| {
+        10,
+        |b, (response, code, coder, c, meta)| {
             b.push_bind(study_id)
                 .push_bind(*response)
                 .push_bind(*code)
@@ -365,7 +386,9 @@ pub(super) async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<Study
                 .push_bind(c.span.map(|s| s.start as i64))
                 .push_bind(c.span.map(|s| s.end as i64))
                 .push_bind(c.memo.clone())
-                .push_bind(now);
+                .push_bind(meta.map_or(now, |m| m.created_at))
+                .push_bind(meta.and_then(|m| m.updated_at))
+                .push_bind(meta.map_or(1, |m| m.version));
         },
     )
     .await?;
@@ -415,7 +438,7 @@ pub(super) async fn insert_study(tx: &mut Tx<'_>, s: &StudyData) -> Result<Study
 /// Inserts `rows` with multi-row `VALUES` statements of at most 999 parameters each
 /// (SQLite's historical per-statement limit, which every build accepts;
 /// PostgreSQL allows 65,535).
-async fn insert_rows<T>(
+pub(super) async fn insert_rows<T>(
     tx: &mut Tx<'_>,
     head: &str,
     rows: &[T],
