@@ -480,6 +480,45 @@ pub trait Store: Send + Sync {
         module: training::ModuleId,
     ) -> Result<Vec<(String, training::Exercise)>>;
 
+    // --- trainee accounts ---
+    // Trainees who sign in (training mode), in `sql/training.rs`.
+
+    /// Enrols the trainee account `username` in a module, creating the
+    /// account with `new_password_hash` if no account has that name (audited
+    /// as `training.trainee.enrol`). `Invalid` if the module has a trainee
+    /// with that code already.
+    async fn enrol_trainee_account(
+        &self,
+        module: training::ModuleId,
+        username: &str,
+        new_password_hash: &str,
+        actor: &str,
+    ) -> Result<training::Enrolment>;
+    /// A trainee account by user name.
+    async fn trainee_account_by_name(
+        &self,
+        username: &str,
+    ) -> Result<Option<training::TraineeAccount>>;
+    /// A trainee account by id.
+    async fn trainee_account(
+        &self,
+        id: training::TraineeAccountId,
+    ) -> Result<Option<training::TraineeAccount>>;
+    /// Replaces a trainee account's password hash (`NotFound` if there is no
+    /// such account).
+    async fn set_trainee_password(
+        &self,
+        id: training::TraineeAccountId,
+        password_hash: &str,
+    ) -> Result<()>;
+    /// The enrolments of an account, oldest first.
+    async fn trainee_enrolments(
+        &self,
+        account: training::TraineeAccountId,
+    ) -> Result<Vec<training::TraineeRecord>>;
+    /// A trainee by row id.
+    async fn trainee(&self, id: training::TraineeId) -> Result<Option<training::TraineeRecord>>;
+
     // --- report ---
 
     /// The study's quote pins and exclusions: pins first, each kind in the order added.

@@ -17,6 +17,34 @@ pub struct ModuleId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TraineeId(pub i64);
 
+/// A trainee account's row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraineeAccountId(pub i64);
+
+/// A trainee account: signs in at `/training` and sees every module it is
+/// enrolled in. Apart from the staff users: it never reaches the console.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraineeAccount {
+    /// Row id.
+    pub id: TraineeAccountId,
+    /// Login name (also the trainee's code in each module).
+    pub username: String,
+    /// The argon2id PHC hash of the password.
+    pub password_hash: String,
+}
+
+/// What enrolling an account in a module did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enrolment {
+    /// The module's trainee row of the account.
+    pub trainee: TraineeId,
+    /// The account.
+    pub account: TraineeAccountId,
+    /// Whether the account was created by this enrolment (its password is
+    /// the one whose hash was passed).
+    pub created: bool,
+}
+
 /// Which parts of the feedback page a module shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedbackOptions {
@@ -81,8 +109,10 @@ pub struct TraineeRecord {
     pub module_id: ModuleId,
     /// The module's study.
     pub study_id: StudyId,
-    /// Pseudonymous code chosen by the supervisor.
+    /// Pseudonymous code chosen by the supervisor (an account's user name).
     pub code: String,
+    /// The account, when the trainee signs in rather than using a link.
+    pub account: Option<TraineeAccountId>,
 }
 
 /// One line of the supervisor's trainee list.
@@ -96,6 +126,8 @@ pub struct TraineeOverview {
     pub active_link: bool,
     /// Links ever issued.
     pub links_issued: i64,
+    /// Whether the trainee is an account (signs in) rather than a link.
+    pub account: bool,
     /// Exercises submitted.
     pub exercises: i64,
 }

@@ -34,6 +34,8 @@ pub struct DatabaseExport {
     pub users: Vec<UserExport>,
     /// API tokens (hashes), in creation order.
     pub api_tokens: Vec<ApiTokenExport>,
+    /// Trainee accounts (training mode), in creation order.
+    pub trainee_accounts: Vec<TraineeAccountExport>,
     /// The studies, in creation order.
     pub studies: Vec<StudyExport>,
 }
@@ -47,6 +49,17 @@ pub struct UserExport {
     pub password_hash: String,
     /// `researcher` or `coder`.
     pub role: String,
+    /// Epoch ms.
+    pub created_at: i64,
+}
+
+/// A trainee account (training mode).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraineeAccountExport {
+    /// Login name.
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
     /// Epoch ms.
     pub created_at: i64,
 }
@@ -253,6 +266,8 @@ pub struct ModuleExport {
 pub struct TraineeExport {
     /// Trainee code.
     pub code: String,
+    /// The user name of the trainee's account, when they sign in.
+    pub account: Option<String>,
     /// Epoch ms.
     pub created_at: i64,
     /// Every link issued: token hash, created, revoked (epoch ms).
@@ -326,6 +341,8 @@ pub struct ImportOutcome {
     pub studies: Vec<StudyId>,
     /// Users whose name existed already in the target: the target's account was kept.
     pub users_kept: Vec<String>,
+    /// Trainee accounts whose name existed already in the target (kept as they were).
+    pub trainee_accounts_kept: Vec<String>,
 }
 
 /// What a verified copy moved.
@@ -341,6 +358,8 @@ pub struct CopyReport {
     pub users: usize,
     /// Users that existed already in the target (kept as they were).
     pub users_kept: Vec<String>,
+    /// Trainee accounts copied (new in the target).
+    pub trainee_accounts: usize,
 }
 
 /// Copies every study (or the one with key `study`) with its web rows and the
@@ -389,6 +408,18 @@ pub async fn copy(from: &dyn Store, to: &dyn Store, study: Option<&str>) -> Resu
             )));
         }
         report.users += 1;
+    }
+    for a in &export.trainee_accounts {
+        if outcome.trainee_accounts_kept.contains(&a.username) {
+            continue;
+        }
+        if !back.trainee_accounts.contains(a) {
+            return Err(StoreError::Invalid(format!(
+                "trainee account `{}` differs after the copy",
+                a.username
+            )));
+        }
+        report.trainee_accounts += 1;
     }
     for t in &export.api_tokens {
         if !outcome.users_kept.contains(&t.username) && !back.api_tokens.contains(t) {

@@ -161,3 +161,66 @@ async fn modules_trainees_and_exercises_round_trip_apart_from_responses() {
     assert!(store.trainee_by_token("hash-3").await.unwrap().is_none());
 }
 }
+
+db_test! {
+#[tokio::test]
+async fn trainee_accounts_enrol_in_several_modules_and_sign_in_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(&dir.path().join("t.db")).await;
+    let store = db.open().await.unwrap();
+    let sid = store.create_study(&example()).await.unwrap();
+    let m1 = store.create_training_module(sid, &spec(), "ayse").await.unwrap();
+    let m2 = store.create_training_module(sid, &spec(), "ayse").await.unwrap();
+
+    // The first enrolment creates the account with the given hash; the
+    // second finds it and keeps its password.
+    let e1 = store.enrol_trainee_account(m1, "deniz", "phc-1", "ayse").await.unwrap();
+    assert!(e1.created);
+    let e2 = store.enrol_trainee_account(m2, "deniz", "phc-other", "ayse").await.unwrap();
+    assert!(!e2.created);
+    assert_eq!(e1.account, e2.account);
+    assert_ne!(e1.trainee, e2.trainee);
+    let acc = store.trainee_account_by_name("deniz").await.unwrap().unwrap();
+    assert_eq!((acc.id, acc.username.as_str(), acc.password_hash.as_str()), (e1.account, "deniz", "phc-1"));
+    assert_eq!(store.trainee_account(e1.account).await.unwrap(), Some(acc.clone()));
+    assert!(store.trainee_account_by_name("DENIZ").await.unwrap().is_none());
+
+    // Enrolled twice in one module: refused, nothing changes.
+    assert!(matches!(
+        store.enrol_trainee_account(m1, "deniz", "phc-3", "ayse").await,
+        Err(StoreError::Invalid(m)) if m.contains("deniz")
+    ));
+    // A link trainee's code blocks the same name, and a failed enrolment
+    // creates no account.
+    store.add_trainee(m1, "T01", "hash-1", "ayse").await.unwrap();
+    assert!(store.enrol_trainee_account(m1, "T01", "phc-4", "ayse").await.is_err());
+    assert!(store.trainee_account_by_name("T01").await.unwrap().is_none());
+
+    let mine = store.trainee_enrolments(e1.account).await.unwrap();
+    assert_eq!(mine.iter().map(|r| (r.id, r.module_id)).collect::<Vec<_>>(), [(e1.trainee, m1), (e2.trainee, m2)]);
+    assert!(mine.iter().all(|r| r.account == Some(e1.account) && r.code == "deniz" && r.study_id == sid));
+    let link = store.trainee_by_token("hash-1").await.unwrap().unwrap();
+    assert_eq!(link.account, None);
+    assert_eq!(store.trainee(e1.trainee).await.unwrap(), Some(mine[0].clone()));
+    assert!(store.trainee(TraineeId(9999)).await.unwrap().is_none());
+    let o = store.trainee_overview(m1).await.unwrap();
+    assert_eq!(o.iter().map(|t| (t.code.as_str(), t.account)).collect::<Vec<_>>(), [("T01", false), ("deniz", true)]);
+
+    store.set_trainee_password(e1.account, "phc-new").await.unwrap();
+    assert_eq!(store.trainee_account(e1.account).await.unwrap().unwrap().password_hash, "phc-new");
+    assert!(matches!(
+        store.set_trainee_password(TraineeAccountId(9999), "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let audit = store.load_study(sid).await.unwrap().audit;
+    let enrols: Vec<&str> = audit.iter().filter(|e| e.action == "training.trainee.enrol").map(|e| e.detail.as_str()).collect();
+    assert_eq!(enrols, ["∅ → deniz (account created)", "∅ → deniz (existing account)"]);
+    assert!(audit.iter().all(|e| !e.detail.contains("phc-")));
+
+    // Deleting the study removes the enrolments, not the account.
+    store.delete_study(sid).await.unwrap();
+    assert!(store.trainee_enrolments(e1.account).await.unwrap().is_empty());
+    assert!(store.trainee_account(e1.account).await.unwrap().is_some());
+}
+}

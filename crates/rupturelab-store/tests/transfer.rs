@@ -255,6 +255,10 @@ async fn populate_coding(store: &dyn Store, sid: StudyId) {
         .await
         .unwrap();
     store
+        .enrol_trainee_account(mid, "deniz", "phc-deniz", "ayse")
+        .await
+        .unwrap();
+    store
         .save_exercise(
             t,
             &Exercise {

@@ -591,6 +591,48 @@ impl Store for PgStore {
         training::module_exercises(&self.pool, module).await
     }
 
+    // --- trainee accounts ---
+    async fn enrol_trainee_account(
+        &self,
+        module: crate::training::ModuleId,
+        username: &str,
+        new_password_hash: &str,
+        actor: &str,
+    ) -> Result<crate::training::Enrolment> {
+        training::enrol_account(&self.pool, module, username, new_password_hash, actor).await
+    }
+    async fn trainee_account_by_name(
+        &self,
+        username: &str,
+    ) -> Result<Option<crate::training::TraineeAccount>> {
+        training::account_by_name(&self.pool, username).await
+    }
+    async fn trainee_account(
+        &self,
+        id: crate::training::TraineeAccountId,
+    ) -> Result<Option<crate::training::TraineeAccount>> {
+        training::account(&self.pool, id).await
+    }
+    async fn set_trainee_password(
+        &self,
+        id: crate::training::TraineeAccountId,
+        password_hash: &str,
+    ) -> Result<()> {
+        training::set_password(&self.pool, id, password_hash).await
+    }
+    async fn trainee_enrolments(
+        &self,
+        account: crate::training::TraineeAccountId,
+    ) -> Result<Vec<crate::training::TraineeRecord>> {
+        training::enrolments(&self.pool, account).await
+    }
+    async fn trainee(
+        &self,
+        id: crate::training::TraineeId,
+    ) -> Result<Option<crate::training::TraineeRecord>> {
+        training::trainee(&self.pool, id).await
+    }
+
     // --- report ---
     async fn quote_rules(&self, id: StudyId) -> Result<Vec<crate::QuoteRule>> {
         report::quote_rules(&self.pool, id).await

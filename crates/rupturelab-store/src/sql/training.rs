@@ -296,24 +296,175 @@ pub(super) async fn set_link(
     Ok(())
 }
 
-pub(super) async fn trainee_by_token(pool: &Pool, hash: &str) -> Result<Option<TraineeRecord>> {
-    let Some(r) = sqlx::query(
-        "SELECT t.id, t.module_id, m.study_id, t.code FROM trainee_links l \
-         JOIN trainees t ON t.id = l.trainee_id JOIN training_modules m ON m.id = t.module_id \
-         WHERE l.token_hash = $1 AND l.revoked_at IS NULL",
-    )
-    .bind(hash)
-    .fetch_optional(pool)
-    .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(TraineeRecord {
+/// The columns of a [`TraineeRecord`], from `trainees t` joined to
+/// `training_modules m`.
+const TRAINEE_COLS: &str = "t.id, t.module_id, m.study_id, t.code, t.account_id";
+
+fn trainee_from_row(r: &DbRow) -> TraineeRecord {
+    TraineeRecord {
         id: TraineeId(r.get(0)),
         module_id: ModuleId(r.get(1)),
         study_id: StudyId(r.get(2)),
         code: r.get(3),
-    }))
+        account: r.get::<Option<i64>, _>(4).map(TraineeAccountId),
+    }
+}
+
+pub(super) async fn trainee_by_token(pool: &Pool, hash: &str) -> Result<Option<TraineeRecord>> {
+    Ok(sqlx::query(&format!(
+        "SELECT {TRAINEE_COLS} FROM trainee_links l \
+         JOIN trainees t ON t.id = l.trainee_id JOIN training_modules m ON m.id = t.module_id \
+         WHERE l.token_hash = $1 AND l.revoked_at IS NULL"
+    ))
+    .bind(hash)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(trainee_from_row))
+}
+
+pub(super) async fn trainee(pool: &Pool, id: TraineeId) -> Result<Option<TraineeRecord>> {
+    Ok(sqlx::query(&format!(
+        "SELECT {TRAINEE_COLS} FROM trainees t \
+         JOIN training_modules m ON m.id = t.module_id WHERE t.id = $1"
+    ))
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?
+    .as_ref()
+    .map(trainee_from_row))
+}
+
+pub(super) async fn enrolments(
+    pool: &Pool,
+    account: TraineeAccountId,
+) -> Result<Vec<TraineeRecord>> {
+    Ok(sqlx::query(&format!(
+        "SELECT {TRAINEE_COLS} FROM trainees t \
+         JOIN training_modules m ON m.id = t.module_id WHERE t.account_id = $1 ORDER BY t.id"
+    ))
+    .bind(account.0)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(trainee_from_row)
+    .collect())
+}
+
+fn account_from_row(r: &DbRow) -> TraineeAccount {
+    TraineeAccount {
+        id: TraineeAccountId(r.get(0)),
+        username: r.get(1),
+        password_hash: r.get(2),
+    }
+}
+
+pub(super) async fn account_by_name(pool: &Pool, username: &str) -> Result<Option<TraineeAccount>> {
+    Ok(
+        sqlx::query("SELECT id, username, password_hash FROM trainee_accounts WHERE username = $1")
+            .bind(username)
+            .fetch_optional(pool)
+            .await?
+            .as_ref()
+            .map(account_from_row),
+    )
+}
+
+pub(super) async fn account(pool: &Pool, id: TraineeAccountId) -> Result<Option<TraineeAccount>> {
+    Ok(
+        sqlx::query("SELECT id, username, password_hash FROM trainee_accounts WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?
+            .as_ref()
+            .map(account_from_row),
+    )
+}
+
+pub(super) async fn set_password(pool: &Pool, id: TraineeAccountId, hash: &str) -> Result<()> {
+    let mut tx = begin_write(pool).await?;
+    let n = sqlx::query("UPDATE trainee_accounts SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("trainee account {}", id.0)));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn enrol_account(
+    pool: &Pool,
+    module: ModuleId,
+    username: &str,
+    new_hash: &str,
+    actor: &str,
+) -> Result<Enrolment> {
+    let mut tx = begin_write(pool).await?;
+    let study = study_of_module(&mut tx, module.0).await?;
+    let t = now();
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM trainee_accounts WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (account, created) = match existing {
+        Some(id) => (id, false),
+        None => (
+            sqlx::query_scalar(
+                "INSERT INTO trainee_accounts (username, password_hash, created_at) \
+                 VALUES ($1,$2,$3) RETURNING id",
+            )
+            .bind(username)
+            .bind(new_hash)
+            .bind(t)
+            .fetch_one(&mut *tx)
+            .await?,
+            true,
+        ),
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO trainees (module_id, code, created_at, account_id) \
+         VALUES ($1,$2,$3,$4) RETURNING id",
+    )
+    .bind(module.0)
+    .bind(username)
+    .bind(t)
+    .bind(account)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => invalid(format!(
+            "a trainee with code `{username}` already exists in this module; \
+             choose another account name"
+        )),
+        e => e.into(),
+    })?;
+    let how = if created {
+        "account created"
+    } else {
+        "existing account"
+    };
+    insert_audit(
+        &mut tx,
+        study,
+        &audit(
+            actor,
+            "training.trainee.enrol",
+            format!("training module {} trainee {username}", module.0),
+            format!("∅ → {username} ({how})"),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Enrolment {
+        trainee: TraineeId(id),
+        account: TraineeAccountId(account),
+        created,
+    })
 }
 
 pub(super) async fn overview(pool: &Pool, module: ModuleId) -> Result<Vec<TraineeOverview>> {
@@ -321,7 +472,8 @@ pub(super) async fn overview(pool: &Pool, module: ModuleId) -> Result<Vec<Traine
         "SELECT t.id, t.code, \
            EXISTS (SELECT 1 FROM trainee_links l WHERE l.trainee_id = t.id AND l.revoked_at IS NULL), \
            (SELECT COUNT(*) FROM trainee_links l WHERE l.trainee_id = t.id), \
-           (SELECT COUNT(*) FROM trainee_exercises e WHERE e.trainee_id = t.id) \
+           (SELECT COUNT(*) FROM trainee_exercises e WHERE e.trainee_id = t.id), \
+           t.account_id IS NOT NULL \
          FROM trainees t WHERE t.module_id = $1 ORDER BY t.code",
     )
     .bind(module.0)
@@ -334,6 +486,7 @@ pub(super) async fn overview(pool: &Pool, module: ModuleId) -> Result<Vec<Traine
         active_link: r.get(2),
         links_issued: r.get(3),
         exercises: r.get(4),
+        account: r.get(5),
     })
     .collect())
 }

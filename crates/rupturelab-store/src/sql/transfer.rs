@@ -48,6 +48,17 @@ pub(super) async fn export_on(conn: &mut Conn, only: Option<StudyId>) -> Result<
             revoked_at: r.get(4),
         });
     }
+    for r in
+        sqlx::query("SELECT username, password_hash, created_at FROM trainee_accounts ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await?
+    {
+        out.trainee_accounts.push(TraineeAccountExport {
+            username: r.get(0),
+            password_hash: r.get(1),
+            created_at: r.get(2),
+        });
+    }
     let ids: Vec<i64> = match only {
         Some(id) => vec![id.0],
         None => {
@@ -514,7 +525,11 @@ async fn export_rest(conn: &mut Conn, sid: i64, s: &mut StudyExport) -> Result<(
             created_at: m.get(6),
             trainees: Vec::new(),
         };
-        for t in sqlx::query("SELECT id, code, created_at FROM trainees WHERE module_id = $1 ORDER BY id")
+        for t in sqlx::query(
+            "SELECT t.id, t.code, t.created_at, a.username FROM trainees t \
+             LEFT JOIN trainee_accounts a ON a.id = t.account_id \
+             WHERE t.module_id = $1 ORDER BY t.id",
+        )
             .bind(m.get::<i64, _>(0))
             .fetch_all(&mut *conn)
             .await?
@@ -544,6 +559,7 @@ async fn export_rest(conn: &mut Conn, sid: i64, s: &mut StudyExport) -> Result<(
             module.trainees.push(TraineeExport {
                 code: t.get(1),
                 created_at: t.get(2),
+                account: t.get(3),
                 links,
                 exercises,
             });
@@ -724,11 +740,13 @@ async fn import_rest(tx: &mut Tx<'_>, sid: i64, s: &StudyExport) -> Result<()> {
         .await?;
         for t in &m.trainees {
             let tid: i64 = sqlx::query_scalar(
-                "INSERT INTO trainees (module_id, code, created_at) VALUES ($1,$2,$3) RETURNING id",
+                "INSERT INTO trainees (module_id, code, created_at, account_id) \
+                 VALUES ($1,$2,$3,(SELECT id FROM trainee_accounts WHERE username = $4)) RETURNING id",
             )
             .bind(mid)
             .bind(&t.code)
             .bind(t.created_at)
+            .bind(&t.account)
             .fetch_one(&mut **tx)
             .await?;
             for (hash, created, revoked) in &t.links {
@@ -776,6 +794,21 @@ pub(super) async fn import_database(pool: &Pool, data: &DatabaseExport) -> Resul
         .rows_affected();
         if n == 0 {
             outcome.users_kept.push(u.username.clone());
+        }
+    }
+    for a in &data.trainee_accounts {
+        let n = sqlx::query(
+            "INSERT INTO trainee_accounts (username, password_hash, created_at) VALUES ($1,$2,$3) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(&a.username)
+        .bind(&a.password_hash)
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            outcome.trainee_accounts_kept.push(a.username.clone());
         }
     }
     for t in &data.api_tokens {
