@@ -29,6 +29,7 @@ mod security;
 mod sessions;
 mod setup;
 mod suggest_api;
+mod trainee_login;
 mod training;
 mod views;
 
@@ -171,6 +172,7 @@ impl Application {
             .merge(participant::routes())
             .merge(setup::routes())
             .merge(training::routes())
+            .merge(trainee_login::routes())
             .merge(report_page::routes())
             .merge(suggest_api::routes())
             .merge(

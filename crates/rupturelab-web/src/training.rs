@@ -34,17 +34,18 @@ use rupturelab_core::{
     Answer, Key, Language, Question, QuestionKind, QuestionScope, StudyData, Timestamp, CONSENSUS,
 };
 use rupturelab_store::training::{
-    AutoCode, Exercise, ExerciseAnswer, FeedbackOptions, ModuleId, NewModule, TraineeId,
-    TraineeRecord, TrainingModule,
+    AutoCode, Exercise, ExerciseAnswer, FeedbackOptions, ModuleId, NewModule, TraineeAccount,
+    TraineeId, TraineeRecord, TrainingModule,
 };
 use rupturelab_store::{StudyDesign, StudyInfo};
 use tower_sessions::Session;
 
-use crate::accounts::{new_token, token_hash, Researcher};
+use crate::accounts::{hash_password, new_token, token_hash, Researcher};
 use crate::console::{base_url, shell, study_by_key, Shell};
 use crate::error::Error;
 use crate::participant::parse_answer;
 use crate::security::csrf_token;
+use crate::trainee_login::SignedInTrainee;
 use crate::views::render;
 use crate::AppState;
 
@@ -82,12 +83,32 @@ pub fn routes() -> Router<AppState> {
             post(revoke),
         )
         .route(
+            "/studies/{study}/training/{module}/trainees/{code}/password",
+            post(reset_password),
+        )
+        .route(
+            "/studies/{study}/training/{module}/accounts",
+            post(enrol_accounts),
+        )
+        .route(
             "/studies/{study}/training/{module}/export.csv",
             get(export_csv),
         )
-        .route("/t/{token}", get(trainee_home))
-        .route("/t/{token}/s/{n}", get(exercise_page).post(exercise_post))
-        .route("/t/{token}/s/{n}/feedback", get(feedback_page))
+        .route("/t/{token}", get(link_home))
+        .route(
+            "/t/{token}/s/{n}",
+            get(link_exercise).post(link_exercise_post),
+        )
+        .route("/t/{token}/s/{n}/feedback", get(link_feedback))
+        .route("/training/m/{enrolment}", get(account_home))
+        .route(
+            "/training/m/{enrolment}/s/{n}",
+            get(account_exercise).post(account_exercise_post),
+        )
+        .route(
+            "/training/m/{enrolment}/s/{n}/feedback",
+            get(account_feedback),
+        )
 }
 
 // ================================================================ supervisor
@@ -386,8 +407,29 @@ struct Cell {
     title: String,
 }
 
+/// Secrets shown once on the dashboard after an action.
+#[derive(Default)]
+struct Issued {
+    /// New private links: (trainee code, link).
+    links: Vec<(String, String)>,
+    /// New accounts or passwords: (user name, password).
+    accounts: Vec<(String, String)>,
+    /// Where account trainees sign in.
+    sign_in: String,
+}
+
+impl Issued {
+    fn new(state: &AppState, headers: &HeaderMap) -> Self {
+        Issued {
+            sign_in: format!("{}/training", base_url(state, headers)),
+            ..Issued::default()
+        }
+    }
+}
+
 struct TraineeRow {
     code: String,
+    account: bool,
     active: bool,
     exercises: i64,
     shares: Vec<Cell>,
@@ -416,7 +458,7 @@ struct DashboardPage {
     title: String,
     s: Shell,
     module: ModuleView,
-    links: Vec<(String, String)>,
+    issued: Issued,
     message: Option<String>,
     source: &'static str,
     sources: Vec<(&'static str, &'static str)>,
@@ -518,7 +560,7 @@ async fn dashboard_view(
     info: &StudyInfo,
     m: &TrainingModule,
     source: Source,
-    links: Vec<(String, String)>,
+    issued: Issued,
     message: Option<String>,
 ) -> Result<DashboardPage, Error> {
     let overview = state.store.trainee_overview(m.id).await?;
@@ -532,6 +574,7 @@ async fn dashboard_view(
             let prof = trainee_profile(&ex, source);
             TraineeRow {
                 code: t.code.clone(),
+                account: t.account,
                 active: t.active_link,
                 exercises: t.exercises,
                 shares: Focus::ALL
@@ -622,7 +665,7 @@ async fn dashboard_view(
         title: format!("{} — training", m.spec.title),
         s: shell(session, user, Some(info)).await?,
         module: module_view(m),
-        links,
+        issued,
         message,
         source: source.as_str(),
         sources: vec![
@@ -664,7 +707,7 @@ async fn dashboard(
         &info,
         &m,
         source_of(&q)?,
-        Vec::new(),
+        Issued::default(),
         None,
     )
     .await?;
@@ -692,18 +735,11 @@ struct TraineesForm {
     list: String,
 }
 
-async fn add_trainees(
-    State(state): State<AppState>,
-    Researcher(user): Researcher,
-    session: Session,
-    headers: HeaderMap,
-    Path((study, module)): Path<(String, String)>,
-    Form(form): Form<TraineesForm>,
-) -> Result<Response, Error> {
-    let info = study_by_key(&state, &study).await?;
-    let m = module_of(&state, &info, &module).await?;
+/// The trainee codes (or account names) of a one-per-line list, each valid,
+/// listed once and new in the module.
+async fn new_codes(state: &AppState, m: &TrainingModule, list: &str) -> Result<Vec<String>, Error> {
     let mut codes = Vec::new();
-    for line in form.list.lines().filter(|l| !l.trim().is_empty()) {
+    for line in list.lines().filter(|l| !l.trim().is_empty()) {
         let code = trainee_code(line).map_err(Error::Invalid)?;
         if codes.contains(&code) {
             return Err(Error::Invalid(format!(
@@ -718,25 +754,70 @@ async fn add_trainees(
         ));
     }
     let existing = state.store.trainee_overview(m.id).await?;
-    if let Some(dup) = codes
-        .iter()
-        .find(|c| existing.iter().any(|e| &e.code == *c))
-    {
+    if let Some(dup) = existing.iter().find(|e| codes.contains(&e.code)) {
+        let what = if dup.account {
+            "they sign in with their account; to give them a new password use “Reset password”"
+        } else {
+            "to send them a new link use “New link”"
+        };
         return Err(Error::Invalid(format!(
-            "Trainee codes: `{dup}` already exists in this module; to send them a new link use “New link”"
+            "Trainee codes: `{}` already exists in this module; {what}",
+            dup.code
         )));
     }
-    let base = base_url(&state, &headers);
-    let mut links = Vec::new();
-    for code in codes {
-        let token = new_token();
-        state
+    Ok(codes)
+}
+
+/// A new password for a trainee account: 16 random hex characters (64 bits),
+/// shown once to the supervisor.
+fn new_password() -> String {
+    crate::accounts::random_hex(8)
+}
+
+/// Enrols trainee accounts (creating those that do not exist yet, with a
+/// password shown once) in the module.
+async fn enrol_accounts(
+    State(state): State<AppState>,
+    Researcher(user): Researcher,
+    session: Session,
+    headers: HeaderMap,
+    Path((study, module)): Path<(String, String)>,
+    Form(form): Form<TraineesForm>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let m = module_of(&state, &info, &module).await?;
+    let names = new_codes(&state, &m, &form.list).await?;
+    let mut issued = Issued::new(&state, &headers);
+    let mut existing = Vec::new();
+    for name in names {
+        let known = state.store.trainee_account_by_name(&name).await?.is_some();
+        let password = new_password();
+        // An existing account keeps its password: no need to hash one.
+        let hash = if known {
+            String::new()
+        } else {
+            hash_password(password.clone()).await?
+        };
+        let e = state
             .store
-            .add_trainee(m.id, &code, &token_hash(&token), &user.username)
+            .enrol_trainee_account(m.id, &name, &hash, &user.username)
             .await?;
-        links.push((code, format!("{base}/t/{token}")));
+        if e.created {
+            issued.accounts.push((name, password));
+        } else {
+            existing.push(name);
+        }
     }
-    let msg = format!("Added {} trainee(s).", links.len());
+    let mut msg = format!(
+        "Enrolled {} trainee account(s).",
+        issued.accounts.len() + existing.len()
+    );
+    if !existing.is_empty() {
+        msg.push_str(&format!(
+            " Already had an account (they sign in with their own password): {}.",
+            existing.join(", ")
+        ));
+    }
     let page = dashboard_view(
         &state,
         &user,
@@ -744,7 +825,100 @@ async fn add_trainees(
         &info,
         &m,
         Source::Either,
-        links,
+        issued,
+        Some(msg),
+    )
+    .await?;
+    Ok(render(&page)?.into_response())
+}
+
+/// Gives a trainee account a new password (shown once); its sessions end.
+async fn reset_password(
+    State(state): State<AppState>,
+    Researcher(user): Researcher,
+    session: Session,
+    headers: HeaderMap,
+    Path((study, module, code)): Path<(String, String, String)>,
+) -> Result<Response, Error> {
+    let (info, m, id) = trainee_of(&state, &study, &module, &code).await?;
+    let account = state
+        .store
+        .trainee(id)
+        .await?
+        .and_then(|r| r.account)
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "`{code}` uses a private link, not an account; to replace it use “New link”"
+            ))
+        })?;
+    let password = new_password();
+    state
+        .store
+        .set_trainee_password(account, &hash_password(password.clone()).await?)
+        .await?;
+    let mut issued = Issued::new(&state, &headers);
+    issued.accounts.push((code.clone(), password));
+    let page = dashboard_view(
+        &state,
+        &user,
+        &session,
+        &info,
+        &m,
+        Source::Either,
+        issued,
+        Some(format!(
+            "New password for {code}; the old one no longer works and their open sessions have ended."
+        )),
+    )
+    .await?;
+    Ok(render(&page)?.into_response())
+}
+
+/// Refuses link actions on a trainee who signs in with an account.
+async fn link_trainee(state: &AppState, id: TraineeId, code: &str) -> Result<(), Error> {
+    if state
+        .store
+        .trainee(id)
+        .await?
+        .is_some_and(|r| r.account.is_some())
+    {
+        return Err(Error::Invalid(format!(
+            "`{code}` signs in with an account, not a link; to give them a new password use “Reset password”"
+        )));
+    }
+    Ok(())
+}
+
+async fn add_trainees(
+    State(state): State<AppState>,
+    Researcher(user): Researcher,
+    session: Session,
+    headers: HeaderMap,
+    Path((study, module)): Path<(String, String)>,
+    Form(form): Form<TraineesForm>,
+) -> Result<Response, Error> {
+    let info = study_by_key(&state, &study).await?;
+    let m = module_of(&state, &info, &module).await?;
+    let codes = new_codes(&state, &m, &form.list).await?;
+    let base = base_url(&state, &headers);
+    let mut issued = Issued::new(&state, &headers);
+    for code in codes {
+        let token = new_token();
+        state
+            .store
+            .add_trainee(m.id, &code, &token_hash(&token), &user.username)
+            .await?;
+        issued.links.push((code, format!("{base}/t/{token}")));
+    }
+    let msg = format!("Added {} trainee(s).", issued.links.len());
+    let page = dashboard_view(
+        &state,
+        &user,
+        &session,
+        &info,
+        &m,
+        Source::Either,
+        issued,
         Some(msg),
     )
     .await?;
@@ -759,6 +933,7 @@ async fn reissue(
     Path((study, module, code)): Path<(String, String, String)>,
 ) -> Result<Response, Error> {
     let (info, m, id) = trainee_of(&state, &study, &module, &code).await?;
+    link_trainee(&state, id, &code).await?;
     let token = new_token();
     state
         .store
@@ -772,7 +947,10 @@ async fn reissue(
         &info,
         &m,
         Source::Either,
-        vec![(code.clone(), link)],
+        Issued {
+            links: vec![(code.clone(), link)],
+            ..Issued::default()
+        },
         Some(format!(
             "New link for {code}; any earlier link of {code} no longer works."
         )),
@@ -788,6 +966,7 @@ async fn revoke(
     Path((study, module, code)): Path<(String, String, String)>,
 ) -> Result<Response, Error> {
     let (info, m, id) = trainee_of(&state, &study, &module, &code).await?;
+    link_trainee(&state, id, &code).await?;
     state
         .store
         .set_trainee_link(id, None, &user.username)
@@ -799,7 +978,7 @@ async fn revoke(
         &info,
         &m,
         Source::Either,
-        Vec::new(),
+        Issued::default(),
         Some(format!("The link of {code} no longer works.")),
     )
     .await?;
@@ -1120,6 +1299,8 @@ pub(crate) struct Ui {
     next: &'static str,
     progress: &'static str,
     not_given: &'static str,
+    signed_in_as: &'static str,
+    my_modules: &'static str,
 }
 
 const UI_EN: Ui = Ui {
@@ -1157,6 +1338,8 @@ const UI_EN: Ui = Ui {
     next: "Next exercise",
     progress: "Exercise {n} of {total}",
     not_given: "(not given)",
+    signed_in_as: "Signed in as",
+    my_modules: "All your modules",
 };
 
 const UI_TR: Ui = Ui {
@@ -1194,6 +1377,8 @@ const UI_TR: Ui = Ui {
     next: "Sonraki alıştırma",
     progress: "Alıştırma {n} / {total}",
     not_given: "(belirtilmemiş)",
+    signed_in_as: "Oturum açan",
+    my_modules: "Tüm modülleriniz",
 };
 
 fn ui(lang: Language) -> &'static Ui {
@@ -1205,9 +1390,20 @@ fn ui(lang: Language) -> &'static Ui {
 
 /// What every trainee page needs (the names `p_base.html` uses).
 pub(crate) struct TCommon {
-    lang: &'static str,
-    title: String,
-    progress: String,
+    pub(crate) lang: &'static str,
+    pub(crate) title: String,
+    pub(crate) progress: String,
+}
+
+impl TCommon {
+    /// A page in `lang` without an exercise progress line.
+    pub(crate) fn new(lang: &'static str, title: String) -> Self {
+        TCommon {
+            lang,
+            title,
+            progress: String::new(),
+        }
+    }
 }
 
 struct TCtx {
@@ -1216,7 +1412,45 @@ struct TCtx {
     design: StudyDesign,
     lang: Language,
     u: &'static Ui,
-    token: String,
+    /// The path the trainee's pages live under: `/t/{token}` (link) or
+    /// `/training/m/{enrolment}` (account).
+    base: String,
+}
+
+/// The module, study design and language of a trainee.
+async fn trainee_ctx(state: &AppState, rec: TraineeRecord, base: String) -> Result<TCtx, Error> {
+    let module = state
+        .store
+        .training_module(rec.module_id)
+        .await?
+        .ok_or(Error::UnknownLink)?;
+    let design = state.store.study_design(rec.study_id).await?;
+    let lang = design.meta.language;
+    Ok(TCtx {
+        rec,
+        module,
+        design,
+        lang,
+        u: ui(lang),
+        base,
+    })
+}
+
+/// The enrolment `id` of a signed-in trainee account; another account's
+/// enrolment (or none) is a plain 404, so ids reveal nothing.
+async fn load_enrolled(
+    state: &AppState,
+    account: &TraineeAccount,
+    id: &str,
+) -> Result<TCtx, Error> {
+    let id: i64 = id.parse().map_err(|_| Error::NotFound)?;
+    let rec = state
+        .store
+        .trainee(TraineeId(id))
+        .await?
+        .filter(|r| r.account == Some(account.id))
+        .ok_or(Error::NotFound)?;
+    trainee_ctx(state, rec, format!("/training/m/{id}")).await
 }
 
 /// Finds the trainee of a token, rate-limiting unknown tokens per client
@@ -1236,21 +1470,7 @@ async fn load_trainee(state: &AppState, addr: SocketAddr, token: &str) -> Result
         state.token_limiter.fail(&ip);
         return Err(Error::UnknownLink);
     };
-    let module = state
-        .store
-        .training_module(rec.module_id)
-        .await?
-        .ok_or(Error::UnknownLink)?;
-    let design = state.store.study_design(rec.study_id).await?;
-    let lang = design.meta.language;
-    Ok(TCtx {
-        rec,
-        module,
-        design,
-        lang,
-        u: ui(lang),
-        token: token.to_string(),
-    })
+    trainee_ctx(state, rec, format!("/t/{token}")).await
 }
 
 fn tcommon(ctx: &TCtx, progress: String) -> TCommon {
@@ -1279,16 +1499,35 @@ struct HomeRow {
 struct HomePage {
     c: TCommon,
     u: &'static Ui,
-    token: String,
+    base: String,
     rows: Vec<HomeRow>,
+    /// The signed-in account's name (account trainees only).
+    account: Option<String>,
 }
 
-async fn trainee_home(
+async fn link_home(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
 ) -> Result<Response, Error> {
     let ctx = load_trainee(&state, addr, &token).await?;
+    trainee_home(&state, ctx, None).await
+}
+
+async fn account_home(
+    State(state): State<AppState>,
+    SignedInTrainee(account): SignedInTrainee,
+    Path(id): Path<String>,
+) -> Result<Response, Error> {
+    let ctx = load_enrolled(&state, &account, &id).await?;
+    trainee_home(&state, ctx, Some(account.username)).await
+}
+
+async fn trainee_home(
+    state: &AppState,
+    ctx: TCtx,
+    account: Option<String>,
+) -> Result<Response, Error> {
     let done: BTreeSet<Key> = state
         .store
         .trainee_exercises(ctx.rec.id)
@@ -1316,8 +1555,9 @@ async fn trainee_home(
     let page = HomePage {
         c: tcommon(&ctx, String::new()),
         u: ctx.u,
-        token,
+        base: ctx.base.clone(),
         rows,
+        account,
     };
     Ok(render(&page)?.into_response())
 }
@@ -1396,7 +1636,7 @@ struct MarkView {
 struct ExercisePage {
     c: TCommon,
     u: &'static Ui,
-    token: String,
+    base: String,
     n: usize,
     label: String,
     media: Option<MediaV>,
@@ -1459,7 +1699,7 @@ async fn exercise_view(
     Ok(ExercisePage {
         c: tcommon(ctx, progress(ctx, n)),
         u: ctx.u,
-        token: ctx.token.clone(),
+        base: ctx.base.clone(),
         n,
         label: segment.label.clone(),
         media: segment.media.as_ref().map(media_view),
@@ -1494,21 +1734,40 @@ async fn done_exercise(state: &AppState, ctx: &TCtx, key: &Key) -> Result<Option
         .find(|e| &e.segment == key))
 }
 
-async fn exercise_page(
+async fn link_exercise(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((token, n)): Path<(String, String)>,
     session: Session,
 ) -> Result<Response, Error> {
     let ctx = load_trainee(&state, addr, &token).await?;
-    let (n, key) = nth_segment(&ctx, &n)?;
-    if done_exercise(&state, &ctx, &key).await?.is_some() {
-        return Ok(Redirect::to(&format!("/t/{token}/s/{n}/feedback")).into_response());
+    exercise_page(&state, ctx, &n, &session).await
+}
+
+async fn account_exercise(
+    State(state): State<AppState>,
+    SignedInTrainee(account): SignedInTrainee,
+    Path((id, n)): Path<(String, String)>,
+    session: Session,
+) -> Result<Response, Error> {
+    let ctx = load_enrolled(&state, &account, &id).await?;
+    exercise_page(&state, ctx, &n, &session).await
+}
+
+async fn exercise_page(
+    state: &AppState,
+    ctx: TCtx,
+    n: &str,
+    session: &Session,
+) -> Result<Response, Error> {
+    let (n, key) = nth_segment(&ctx, n)?;
+    if done_exercise(state, &ctx, &key).await?.is_some() {
+        return Ok(Redirect::to(&format!("{}/s/{n}/feedback", ctx.base)).into_response());
     }
     let page = exercise_view(
-        &state,
+        state,
         &ctx,
-        &session,
+        session,
         n,
         &key,
         &BTreeMap::new(),
@@ -1545,7 +1804,7 @@ async fn auto_code(
     .map_err(|e| Error::Internal(format!("coding a trainee answer: {e}")))
 }
 
-async fn exercise_post(
+async fn link_exercise_post(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((token, n)): Path<(String, String)>,
@@ -1553,8 +1812,29 @@ async fn exercise_post(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     let ctx = load_trainee(&state, addr, &token).await?;
-    let (n, key) = nth_segment(&ctx, &n)?;
-    if done_exercise(&state, &ctx, &key).await?.is_some() {
+    exercise_post(&state, ctx, &n, &session, form).await
+}
+
+async fn account_exercise_post(
+    State(state): State<AppState>,
+    SignedInTrainee(account): SignedInTrainee,
+    Path((id, n)): Path<(String, String)>,
+    session: Session,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, Error> {
+    let ctx = load_enrolled(&state, &account, &id).await?;
+    exercise_post(&state, ctx, &n, &session, form).await
+}
+
+async fn exercise_post(
+    state: &AppState,
+    ctx: TCtx,
+    n: &str,
+    session: &Session,
+    form: Vec<(String, String)>,
+) -> Result<Response, Error> {
+    let (n, key) = nth_segment(&ctx, n)?;
+    if done_exercise(state, &ctx, &key).await?.is_some() {
         return Err(Error::Conflict(
             "this exercise was submitted already; its answer cannot change".into(),
         ));
@@ -1590,8 +1870,7 @@ async fn exercise_post(
         error = Some(ctx.u.empty_answer.to_string());
     }
     if let Some(msg) = error {
-        let page =
-            exercise_view(&state, &ctx, &session, n, &key, &values, &marks, Some(msg)).await?;
+        let page = exercise_view(state, &ctx, session, n, &key, &values, &marks, Some(msg)).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response());
     }
     let study = state.store.load_study(ctx.rec.study_id).await?;
@@ -1621,7 +1900,7 @@ async fn exercise_post(
         submitted_at: Timestamp::now(),
     };
     state.store.save_exercise(ctx.rec.id, &exercise).await?;
-    Ok(Redirect::to(&format!("/t/{token}/s/{n}/feedback")).into_response())
+    Ok(Redirect::to(&format!("{}/s/{n}/feedback", ctx.base)).into_response())
 }
 
 struct AnswerView {
@@ -1640,7 +1919,7 @@ struct QuoteGroup {
 struct FeedbackPage {
     c: TCommon,
     u: &'static Ui,
-    token: String,
+    base: String,
     label: String,
     show_codes: bool,
     answers: Vec<AnswerView>,
@@ -1660,15 +1939,28 @@ fn answer_text(a: &Answer) -> String {
     }
 }
 
-async fn feedback_page(
+async fn link_feedback(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Path((token, n)): Path<(String, String)>,
 ) -> Result<Response, Error> {
     let ctx = load_trainee(&state, addr, &token).await?;
-    let (n, key) = nth_segment(&ctx, &n)?;
-    let Some(ex) = done_exercise(&state, &ctx, &key).await? else {
-        return Ok(Redirect::to(&format!("/t/{token}/s/{n}")).into_response());
+    feedback_page(&state, ctx, &n).await
+}
+
+async fn account_feedback(
+    State(state): State<AppState>,
+    SignedInTrainee(account): SignedInTrainee,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, Error> {
+    let ctx = load_enrolled(&state, &account, &id).await?;
+    feedback_page(&state, ctx, &n).await
+}
+
+async fn feedback_page(state: &AppState, ctx: TCtx, n: &str) -> Result<Response, Error> {
+    let (n, key) = nth_segment(&ctx, n)?;
+    let Some(ex) = done_exercise(state, &ctx, &key).await? else {
+        return Ok(Redirect::to(&format!("{}/s/{n}", ctx.base)).into_response());
     };
     let study = state.store.load_study(ctx.rec.study_id).await?;
     let fb = ctx.module.spec.feedback;
@@ -1762,7 +2054,7 @@ async fn feedback_page(
     let page = FeedbackPage {
         c: tcommon(&ctx, progress(&ctx, n)),
         u: ctx.u,
-        token,
+        base: ctx.base.clone(),
         label: state
             .store
             .segment(ctx.rec.study_id, &key)

@@ -86,7 +86,21 @@ async fn answer(
     q2: &str,
     marks: &[&str],
 ) -> reqwest::Response {
-    let path = format!("/t/{token}/s/{n}");
+    answer_at(app, c, &format!("/t/{token}"), n, q1, q2, marks).await
+}
+
+/// A trainee answers exercise `n` of the pages under `base` (`/t/{token}`
+/// or `/training/m/{enrolment}`); returns the response.
+async fn answer_at(
+    app: &TestApp,
+    c: &reqwest::Client,
+    base: &str,
+    n: usize,
+    q1: &str,
+    q2: &str,
+    marks: &[&str],
+) -> reqwest::Response {
+    let path = format!("{base}/s/{n}");
     let csrf = app.csrf(c, &path).await;
     let mut form = vec![("csrf", csrf.as_str()), ("q_Q1", q1), ("q_Q2", q2)];
     for m in marks {
@@ -674,5 +688,219 @@ async fn a_turkish_module_speaks_turkish_and_the_marks_steer_the_prompt() {
     assert!(fb.contains("Tüm terapistler (n = "), "{fb}");
     assert!(!fb.contains("id=\"quotes\""));
     assert!(!fb.contains("Yönelime göre"));
+}
+}
+
+/// Enrols trainee accounts in a module; returns the page and the (name,
+/// password) pairs it shows once.
+async fn enrol(
+    app: &TestApp,
+    c: &reqwest::Client,
+    module: &str,
+    names: &[&str],
+) -> (u16, String, Vec<(String, String)>) {
+    let csrf = app.csrf(c, module).await;
+    let list = names.join("\n");
+    let r = app
+        .post_form(
+            c,
+            &format!("{module}/accounts"),
+            &[("csrf", &csrf), ("list", &list)],
+        )
+        .await;
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    (status, body.clone(), passwords_in(&body))
+}
+
+fn passwords_in(body: &str) -> Vec<(String, String)> {
+    body.split("<tr><td>")
+        .skip(1)
+        .filter_map(|row| {
+            let name = row.split('<').next()?.to_string();
+            let tag = "<code class=\"new-password\">";
+            let i = row.find(tag)? + tag.len();
+            Some((name, row[i..].split('<').next()?.to_string()))
+        })
+        .collect()
+}
+
+/// Signs a trainee account in at /training; returns the response.
+async fn trainee_login(
+    app: &TestApp,
+    c: &reqwest::Client,
+    name: &str,
+    password: &str,
+    next: &str,
+) -> reqwest::Response {
+    let csrf = app.csrf(c, "/training").await;
+    app.post_form(
+        c,
+        "/training/login",
+        &[
+            ("csrf", &csrf),
+            ("username", name),
+            ("password", password),
+            ("next", next),
+        ],
+    )
+    .await
+}
+
+/// The enrolment paths (`/training/m/N`) listed on a trainee's module list.
+fn enrolments_in(body: &str) -> Vec<String> {
+    body.split("href=\"/training/m/")
+        .skip(1)
+        .map(|s| format!("/training/m/{}", s.split('"').next().unwrap()))
+        .collect()
+}
+
+db_test! {
+#[tokio::test]
+async fn trainee_accounts_sign_in_see_all_their_modules_and_only_their_own_work() {
+    let app = spawn_app().await;
+    let sup = app.researcher().await;
+    let m1 = create_module(&app, &sup).await;
+    let m2 = create_module(&app, &sup).await;
+
+    // New names get an account and a password shown once; an existing
+    // account is enrolled without a new password.
+    let (s, _, first) = enrol(&app, &sup, &m1, &["deniz"]).await;
+    assert_eq!(s, 200);
+    assert_eq!(first.len(), 1);
+    let deniz_pw = first[0].1.clone();
+    assert_eq!((first[0].0.as_str(), deniz_pw.len()), ("deniz", 16));
+    let (s, body, second) = enrol(&app, &sup, &m2, &["deniz", "elif"]).await;
+    assert_eq!(s, 200);
+    assert_eq!(second.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(), ["elif"]);
+    let elif_pw = second[0].1.clone();
+    assert!(body.contains("Already had an account") && body.contains("deniz"), "{body}");
+    assert!(body.contains("/training</code>"), "the sign-in address is shown");
+    // Stored only as argon2id hashes.
+    let acc = app.store.trainee_account_by_name("deniz").await.unwrap().unwrap();
+    assert!(acc.password_hash.starts_with("$argon2id$") && !acc.password_hash.contains(&deniz_pw));
+    // Bad names and names already in the module are refused with the reason.
+    for (list, why) in [("no spaces", "not valid"), ("deniz", "already exists"), ("x\nx", "listed twice")] {
+        let (s, body, _) = enrol(&app, &sup, &m1, &[list]).await;
+        assert_eq!(s, 422, "{list}");
+        assert!(body.contains(why), "{list}: {body}");
+    }
+
+    // Not signed in: the trainee pages send to the trainee sign-in.
+    let d = app.client();
+    let r = app.get(&d, "/training/m/1/s/1").await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(location(&r), "/training?next=%2Ftraining%2Fm%2F1%2Fs%2F1");
+    let (s, body) = app.get_text(&d, "/training").await;
+    assert_eq!(s, 200);
+    assert!(body.contains("id=\"trainee-login\""));
+    let r = trainee_login(&app, &d, "deniz", "wrong password", "").await;
+    assert_eq!(r.status().as_u16(), 401);
+    let r = trainee_login(&app, &d, "deniz", &deniz_pw, "https://evil.example/").await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(location(&r), "/training");
+    let (s, body) = app.get_text(&d, "/training").await;
+    assert_eq!(s, 200);
+    let mine = enrolments_in(&body);
+    assert_eq!(mine.len(), 2, "{body}");
+    assert!(body.contains("0 of 3 exercises done"));
+    assert!(body.contains("Ruptures &#60;em&#62;&#38; repair&#60;/em&#62;"), "titles are escaped");
+
+    // Deniz does exercise 1 of the first module and reads the feedback.
+    let (s, home) = app.get_text(&d, &mine[0]).await;
+    assert_eq!(s, 200);
+    assert!(home.contains("id=\"account-name\">deniz<"));
+    assert!(home.contains(&format!("href=\"{}/s/1\"", mine[0])));
+    let r = answer_at(&app, &d, &mine[0], 1, PATIENT_ONLY, TECHNICAL, &["patient"]).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(location(&r), format!("{}/s/1/feedback", mine[0]));
+    let (s, fb) = app.get_text(&d, &format!("{}/s/1/feedback", mine[0])).await;
+    assert_eq!(s, 200);
+    assert!(fb.contains("She is avoiding"));
+    // The supervisor sees it under the account's name.
+    let (_, dash) = app.get_text(&sup, &m1).await;
+    assert!(dash.contains("id=\"t-deniz\"") && dash.contains("Reset password"));
+    let (_, page) = app.get_text(&sup, &format!("{m1}/trainees/deniz")).await;
+    assert!(page.contains("She is avoiding"));
+
+    // Elif signs in: she sees her one module and never deniz's work.
+    let e = app.client();
+    assert_eq!(trainee_login(&app, &e, "elif", &elif_pw, "").await.status().as_u16(), 303);
+    let (_, body) = app.get_text(&e, "/training").await;
+    let hers = enrolments_in(&body);
+    assert_eq!(hers.len(), 1);
+    assert!(!mine.contains(&hers[0]));
+    for path in [mine[0].clone(), format!("{}/s/1", mine[0]), format!("{}/s/1/feedback", mine[0]), mine[1].clone()] {
+        let (s, body) = app.get_text(&e, &path).await;
+        assert_eq!(s, 404, "{path}");
+        assert!(!body.contains("She is avoiding"), "{path}");
+    }
+    let r = answer_at(&app, &e, &hers[0], 1, TECHNICAL, TECHNICAL, &[]).await;
+    assert_eq!(r.status().as_u16(), 303);
+    // A trainee account is no staff account: console and coding stay closed.
+    for path in ["/studies", "/coding", "/studies/rupture-study/training"] {
+        let r = app.get(&e, path).await;
+        assert_eq!(r.status().as_u16(), 303, "{path}");
+        assert!(location(&r).starts_with("/login"), "{path}");
+    }
+
+    // Link actions do not apply to accounts; a reset ends deniz's sessions.
+    let csrf = app.csrf(&sup, &m1).await;
+    let r = app.post_form(&sup, &format!("{m1}/trainees/deniz/invite"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status().as_u16(), 422);
+    let r = app.post_form(&sup, &format!("{m1}/trainees/deniz/password"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status().as_u16(), 200);
+    let reset = passwords_in(&r.text().await.unwrap());
+    assert_eq!(reset.len(), 1);
+    assert_ne!(reset[0].1, deniz_pw);
+    let r = app.get(&d, &mine[0]).await;
+    assert_eq!(r.status().as_u16(), 303, "the old session ended");
+    assert_eq!(trainee_login(&app, &d, "deniz", &deniz_pw, "").await.status().as_u16(), 401);
+    let r = trainee_login(&app, &d, "deniz", &reset[0].1, &format!("{}/s/1/feedback", mine[0])).await;
+    assert_eq!(location(&r), format!("{}/s/1/feedback", mine[0]), "back where they were");
+    // Link trainees have no password to reset.
+    add_trainees(&app, &sup, &m1, &["T01"]).await;
+    let r = app.post_form(&sup, &format!("{m1}/trainees/T01/password"), &[("csrf", &csrf)]).await;
+    assert_eq!(r.status().as_u16(), 422);
+
+    // Deniz changes the password: errors say what to fix; afterwards only
+    // the new one works, and this session stays signed in.
+    let csrf = app.csrf(&d, "/training/password").await;
+    let change = |cur: String, new: &'static str, rep: &'static str| {
+        let csrf = csrf.clone();
+        let (app, d) = (&app, &d);
+        async move {
+            let r = app
+                .post_form(d, "/training/password", &[("csrf", &csrf), ("current", &cur), ("new", new), ("repeat", rep)])
+                .await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (s, body) = change("nope".into(), "a long new secret", "a long new secret").await;
+    assert!(s == 422 && body.contains("current password is wrong"), "{body}");
+    let (s, body) = change(reset[0].1.clone(), "short", "short").await;
+    assert!(s == 422 && body.contains("too short"), "{body}");
+    let (s, body) = change(reset[0].1.clone(), "a long new secret", "another one!!").await;
+    assert!(s == 422 && body.contains("differ"), "{body}");
+    let (s, body) = change(reset[0].1.clone(), "a long new secret", "a long new secret").await;
+    assert!(s == 200 && body.contains("id=\"changed\""), "{body}");
+    assert_eq!(app.get(&d, &mine[0]).await.status().as_u16(), 200);
+    let other = app.client();
+    assert_eq!(trainee_login(&app, &other, "deniz", &reset[0].1, "").await.status().as_u16(), 401);
+    assert_eq!(trainee_login(&app, &other, "deniz", "a long new secret", "").await.status().as_u16(), 303);
+
+    // Sign-out; the sign-in form needs its CSRF token.
+    let csrf = app.csrf(&d, "/training").await;
+    let r = app.post_form(&d, "/training/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(app.get(&d, &mine[0]).await.status().as_u16(), 303);
+    let r = app
+        .post_form(&app.client(), "/training/login", &[("username", "deniz"), ("password", "a long new secret")])
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
+    // Nothing secret in the audit trail.
+    let audit = app.store.load_study(rupturelab_store::StudyId(1)).await.unwrap().audit;
+    assert_eq!(audit.iter().filter(|e| e.action == "training.trainee.enrol").count(), 3);
+    assert!(audit.iter().all(|e| !e.detail.contains(&deniz_pw) && !e.detail.contains(&elif_pw)));
 }
 }
