@@ -360,6 +360,8 @@ pub struct CopyReport {
     pub users_kept: Vec<String>,
     /// Trainee accounts copied (new in the target).
     pub trainee_accounts: usize,
+    /// Trainee accounts that existed already in the target (kept as they were).
+    pub trainee_accounts_kept: Vec<String>,
 }
 
 /// Copies every study (or the one with key `study`) with its web rows and the
@@ -376,6 +378,7 @@ pub async fn copy(from: &dyn Store, to: &dyn Store, study: Option<&str>) -> Resu
     // Verify: read the target back and compare with what was read from the source.
     let mut report = CopyReport {
         users_kept: outcome.users_kept.clone(),
+        trainee_accounts_kept: outcome.trainee_accounts_kept.clone(),
         ..CopyReport::default()
     };
     let back = to.export_database(None).await?;

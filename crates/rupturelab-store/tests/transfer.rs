@@ -32,6 +32,12 @@ fn example() -> StudyData {
     parse_folder(&files).unwrap()
 }
 
+fn example_with_key(key: &str) -> StudyData {
+    let mut s = example();
+    s.meta.key = Key::parse(key).unwrap();
+    s
+}
+
 fn k(s: &str) -> Key {
     Key::parse(s).unwrap()
 }
@@ -336,6 +342,7 @@ async fn a_study_with_its_web_rows_is_copied_both_ways_unchanged() {
     let report = copy(a.as_ref(), b.as_ref(), None).await.unwrap();
     assert_eq!(report.studies, vec!["rupture-study".to_string()]);
     assert_eq!(report.users, 2);
+    assert_eq!(report.trainee_accounts, 1);
     assert_eq!(report.responses, 361);
     copy(b.as_ref(), c.as_ref(), Some("rupture-study")).await.unwrap();
 
@@ -524,5 +531,44 @@ async fn every_table_of_the_schema_is_carried() {
     for s in [a, b, c] {
         s.close().await;
     }
+}
+}
+
+db_test! {
+#[tokio::test]
+async fn a_trainee_account_of_the_same_name_in_the_target_is_kept_only_if_it_is_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = TestDb::create_for(Backend::Sqlite, &dir.path().join("a.db")).await;
+    let b = TestDb::create(&dir.path().join("b.db")).await;
+    let (a, b) = (a.open().await.unwrap(), b.open().await.unwrap());
+    populate(a.as_ref()).await;
+    // The target has another person's account called deniz.
+    let other = b.create_study(&example_with_key("other-study")).await.unwrap();
+    let m = b
+        .create_training_module(other, &NewModule {
+            title: "Other".into(),
+            segments: vec![k("S1")],
+            questions: vec![k("Q1")],
+            feedback: FeedbackOptions::default(),
+            prompts: BTreeMap::new(),
+        }, "x")
+        .await
+        .unwrap();
+    b.enrol_trainee_account(m, "deniz", "phc-someone-else", "x").await.unwrap();
+    let before = b.export_database(None).await.unwrap();
+    let err = copy(a.as_ref(), b.as_ref(), None).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Conflict(m) if m.contains("`deniz`")), "{err}");
+    assert_eq!(b.export_database(None).await.unwrap(), before, "a failed copy changes nothing");
+    // The same account (same hash) is kept, and the enrolment joins it.
+    b.set_trainee_password(b.trainee_account_by_name("deniz").await.unwrap().unwrap().id, "phc-deniz")
+        .await
+        .unwrap();
+    let report = copy(a.as_ref(), b.as_ref(), None).await.unwrap();
+    assert_eq!(report.trainee_accounts, 0);
+    assert_eq!(report.trainee_accounts_kept, ["deniz"]);
+    let acc = b.trainee_account_by_name("deniz").await.unwrap().unwrap();
+    assert_eq!(b.trainee_enrolments(acc.id).await.unwrap().len(), 2);
+    a.close().await;
+    b.close().await;
 }
 }

@@ -3,7 +3,9 @@
 //! private link, reads the segment, answers and marks what the answer
 //! addressed, and reads the feedback (automatic codes, the panel's charts
 //! overall and by orientation, quotes, the reflection prompt); the
-//! supervisor's dashboard then counts the exercise. Screenshots are kept.
+//! supervisor's dashboard then counts the exercise. A second test does the
+//! same with a trainee account: enrolled with a password shown once, signed
+//! in at /training, the module list, one exercise. Screenshots are kept.
 
 mod common;
 
@@ -29,6 +31,42 @@ async fn text_of(c: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// The supervisor (a researcher) signs in and creates module 1 of the
+/// example study.
+async fn create_module(c: &Client, app: &TestApp, shots: &mut Shots) {
+    c.goto(&app.url("/login")).await.unwrap();
+    c.find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(RESEARCHER.0)
+        .await
+        .unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(RESEARCHER.1)
+        .await
+        .unwrap();
+    click_to(c, "sign-in", "/studies").await;
+    c.goto(&app.url("/studies/rupture-study")).await.unwrap();
+    c.find(Locator::LinkText("Training"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_count(c, "#new-module", 1).await;
+    assert_eq!(path_of(c).await, "/studies/rupture-study/training");
+    c.find(Locator::Id("title"))
+        .await
+        .unwrap()
+        .send_keys("Withdrawal ruptures")
+        .await
+        .unwrap();
+    shots.take(c, "new-module").await;
+    click_to(c, "create-module", "/studies/rupture-study/training/1").await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trainee_does_one_exercise_from_answer_to_feedback_in_chromium() {
     let app = spawn_app().await;
@@ -38,37 +76,7 @@ async fn a_trainee_does_one_exercise_from_answer_to_feedback_in_chromium() {
     let run = async {
         // The supervisor (a researcher) creates a module and invites T01.
         c.set_window_size(1280, 1000).await.unwrap();
-        c.goto(&app.url("/login")).await.unwrap();
-        c.find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys(RESEARCHER.0)
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(RESEARCHER.1)
-            .await
-            .unwrap();
-        click_to(&c, "sign-in", "/studies").await;
-        c.goto(&app.url("/studies/rupture-study")).await.unwrap();
-        c.find(Locator::LinkText("Training"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
-        wait_count(&c, "#new-module", 1).await;
-        assert_eq!(path_of(&c).await, "/studies/rupture-study/training");
-        c.find(Locator::Id("title"))
-            .await
-            .unwrap()
-            .send_keys("Withdrawal ruptures")
-            .await
-            .unwrap();
-        shots.take(&c, "new-module").await;
-        click_to(&c, "create-module", "/studies/rupture-study/training/1").await;
+        create_module(&c, &app, &mut shots).await;
         c.find(Locator::Id("list"))
             .await
             .unwrap()
@@ -193,4 +201,114 @@ async fn a_trainee_does_one_exercise_from_answer_to_feedback_in_chromium() {
     c.close().await.unwrap();
     result.expect("the exercise finishes within 3 minutes");
     assert!(shots.n >= 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trainee_account_signs_in_and_does_an_exercise_in_chromium() {
+    let app = spawn_app().await;
+    let mut shots = Shots::new("training-account");
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, c) = start_browser(profile.path()).await;
+    let run = async {
+        c.set_window_size(1280, 1000).await.unwrap();
+        create_module(&c, &app, &mut shots).await;
+        c.find(Locator::Id("account-list"))
+            .await
+            .unwrap()
+            .send_keys("deniz")
+            .await
+            .unwrap();
+        click_to(
+            &c,
+            "enrol-accounts",
+            "/studies/rupture-study/training/1/accounts",
+        )
+        .await;
+        let pw = wait_count(&c, "code.new-password", 1).await[0]
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(pw.len(), 16, "{pw}");
+        let sign_in = text_of(&c, "#sign-in-url").await;
+        assert!(sign_in.ends_with("/training"), "{sign_in}");
+        shots.take(&c, "account-password-shown-once").await;
+        // The supervisor signs out; the trainee signs in on the same browser.
+        c.delete_all_cookies().await.unwrap();
+
+        c.set_window_size(414, 900).await.unwrap();
+        c.goto(&sign_in).await.unwrap();
+        wait_count(&c, "#trainee-login", 1).await;
+        c.find(Locator::Id("username"))
+            .await
+            .unwrap()
+            .send_keys("deniz")
+            .await
+            .unwrap();
+        c.find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(&pw)
+            .await
+            .unwrap();
+        shots.take(&c, "trainee-sign-in").await;
+        click_to(&c, "sign-in", "/training").await;
+        let modules = wait_count(&c, "#modules li", 1).await;
+        let row = modules[0].text().await.unwrap();
+        assert!(
+            row.contains("Withdrawal ruptures") && row.contains("0 of"),
+            "{row}"
+        );
+        shots.take(&c, "trainee-modules").await;
+        c.find(Locator::Css("#modules li a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_count(&c, "ol.exercises li", 6).await;
+        let base = path_of(&c).await;
+        assert!(base.starts_with("/training/m/"), "{base}");
+        assert_eq!(text_of(&c, "#account-name").await, "deniz");
+        c.find(Locator::Css("#ex-1 a"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        wait_count(&c, "#exercise", 1).await;
+        c.find(Locator::Css("textarea[name=q_Q1]"))
+            .await
+            .unwrap()
+            .send_keys("The therapist pushed the agenda and missed that she felt judged; the alliance broke there.")
+            .await
+            .unwrap();
+        c.find(Locator::Css("input[name=mark][value=therapist]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click_to(&c, "submit", &format!("{base}/s/1/feedback")).await;
+        let answer = text_of(&c, ".feedback-answer").await;
+        assert!(answer.contains("missed that she felt judged"), "{answer}");
+        assert!(answer.contains("Automatic codes"), "{answer}");
+        shots.take(&c, "account-feedback").await;
+        click_to(&c, "all", &base).await;
+        c.find(Locator::Id("my-modules"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let modules = wait_count(&c, "#modules li", 1).await;
+        let row = modules[0].text().await.unwrap();
+        assert!(row.contains("1 of"), "{row}");
+        shots.take(&c, "trainee-modules-after").await;
+        click_to(&c, "sign-out", "/training").await;
+        wait_count(&c, "#trainee-login", 1).await;
+    };
+    let result = tokio::time::timeout(std::time::Duration::from_secs(180), run).await;
+    c.close().await.unwrap();
+    result.expect("the exercise finishes within 3 minutes");
+    assert!(shots.n >= 6);
 }

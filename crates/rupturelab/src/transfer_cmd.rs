@@ -57,11 +57,12 @@ fn copied(r: &CopyReport, from: &str, to: &str) -> Report {
         "copied",
         "Copied and verified",
         format!(
-            "{} ({} responses, {} codings, {} new accounts) from {} to {}",
+            "{} ({} responses, {} codings, {} new accounts, {} new trainee accounts) from {} to {}",
             r.studies.join(", "),
             r.responses,
             r.codings,
             r.users,
+            r.trainee_accounts,
             display_location(from),
             display_location(to)
         ),
@@ -71,6 +72,13 @@ fn copied(r: &CopyReport, from: &str, to: &str) -> Report {
             "accounts_kept",
             "Accounts that existed in the target and were kept as they were",
             r.users_kept.join(", "),
+        );
+    }
+    if !r.trainee_accounts_kept.is_empty() {
+        report.fact(
+            "trainee_accounts_kept",
+            "Trainee accounts that existed in the target and were kept as they were",
+            r.trainee_accounts_kept.join(", "),
         );
     }
     report

@@ -808,6 +808,22 @@ pub(super) async fn import_database(pool: &Pool, data: &DatabaseExport) -> Resul
         .await?
         .rows_affected();
         if n == 0 {
+            // The same account (a study copied earlier from the same
+            // source) is kept; another person's account of that name must
+            // not receive this one's enrolments and exercises.
+            let hash: String = sqlx::query_scalar(
+                "SELECT password_hash FROM trainee_accounts WHERE username = $1",
+            )
+            .bind(&a.username)
+            .fetch_one(&mut *tx)
+            .await?;
+            if hash != a.password_hash {
+                return Err(StoreError::Conflict(format!(
+                    "the target already has a different trainee account named `{}`; \
+                     rename one of them (or remove it from the target) and copy again",
+                    a.username
+                )));
+            }
             outcome.trainee_accounts_kept.push(a.username.clone());
         }
     }
