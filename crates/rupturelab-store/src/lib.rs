@@ -519,6 +519,31 @@ pub trait Store: Send + Sync {
     /// A trainee by row id.
     async fn trainee(&self, id: training::TraineeId) -> Result<Option<training::TraineeRecord>>;
 
+    // --- rate limits ---
+    // The web server's failed-attempt counters, in `sql/rate_limit.rs`, so
+    // that several server processes share them.
+
+    /// Records a failed attempt of `client` in `scope` at `now_ms` and
+    /// returns its failures in the current window (`window_ms` long, from
+    /// the first failure after the previous window passed).
+    async fn rate_limit_fail(
+        &self,
+        scope: &str,
+        client: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<i64>;
+    /// The failures of `client` in `scope` in a window still open at `now_ms`.
+    async fn rate_limit_failures(
+        &self,
+        scope: &str,
+        client: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<i64>;
+    /// Forgets the failures of `client` in `scope` (after a success).
+    async fn rate_limit_clear(&self, scope: &str, client: &str) -> Result<()>;
+
     // --- report ---
 
     /// The study's quote pins and exclusions: pins first, each kind in the order added.

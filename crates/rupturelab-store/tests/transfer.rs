@@ -325,7 +325,9 @@ async fn count(store: &dyn Store, table: &str) -> i64 {
 /// Tables a copy deliberately leaves alone: the target's own migration
 /// bookkeeping. (Login sessions live in the web session store's own table,
 /// created outside the migrations, and are not copied: see `transfer.rs`.)
-const NOT_CARRIED: &[&str] = &["_sqlx_migrations"];
+/// `rate_limits` holds the web server's failed-attempt counters of the last
+/// minutes: transient, per server database, like login sessions.
+const NOT_CARRIED: &[&str] = &["_sqlx_migrations", "rate_limits"];
 
 db_test! {
 #[tokio::test]

@@ -109,12 +109,12 @@ impl FromRequestParts<AppState> for ApiUser {
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip().to_string())
                 .unwrap_or_default();
-            if state.token_limiter.blocked(&ip) {
+            if state.token_limiter.blocked(&ip).await {
                 return Err(Error::TooManyRequests.into());
             }
             let user = state.store.user_by_api_token(&token_hash(&token)).await?;
             if user.is_none() {
-                state.token_limiter.fail(&ip);
+                state.token_limiter.fail(&ip).await;
             }
             user
         } else {

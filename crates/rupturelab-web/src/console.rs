@@ -177,7 +177,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Error> {
     let ip = addr.ip().to_string();
-    if state.login_limiter.blocked(&ip) {
+    if state.login_limiter.blocked(&ip).await {
         tracing::warn!(client = %ip, "login refused: too many failed attempts");
         return Err(Error::TooManyRequests);
     }
@@ -189,7 +189,7 @@ async fn login(
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     let Some(user) = user else {
-        state.login_limiter.fail(&ip);
+        state.login_limiter.fail(&ip).await;
         tracing::info!(client = %ip, "failed login");
         let page = LoginPage {
             title: "Sign in — RuptureLab".into(),
@@ -200,7 +200,7 @@ async fn login(
         };
         return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
-    state.login_limiter.clear(&ip);
+    state.login_limiter.clear(&ip).await;
     auth.login(&user)
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;

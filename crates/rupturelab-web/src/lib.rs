@@ -154,11 +154,15 @@ impl Application {
             setup,
             suggest: Arc::default(),
             store: store.clone(),
-            login_limiter: Arc::new(security::RateLimiter::new(
+            login_limiter: Arc::new(security::RateLimiter::shared(
+                "login",
+                store.clone(),
                 config.login_attempts,
                 config.rate_window,
             )),
-            token_limiter: Arc::new(security::RateLimiter::new(
+            token_limiter: Arc::new(security::RateLimiter::shared(
+                "token",
+                store.clone(),
                 config.token_attempts,
                 config.rate_window,
             )),

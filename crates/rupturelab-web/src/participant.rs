@@ -57,7 +57,7 @@ pub(crate) async fn load_ctx(
     token: &str,
 ) -> Result<Ctx, Error> {
     let ip = addr.ip().to_string();
-    if state.token_limiter.blocked(&ip) {
+    if state.token_limiter.blocked(&ip).await {
         return Err(Error::TooManyRequests);
     }
     let well_formed = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
@@ -67,7 +67,7 @@ pub(crate) async fn load_ctx(
         None
     };
     let Some(rec) = rec else {
-        state.token_limiter.fail(&ip);
+        state.token_limiter.fail(&ip).await;
         return Err(Error::UnknownLink);
     };
     let design = state.store.study_design(rec.study_id).await?;

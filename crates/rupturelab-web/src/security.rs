@@ -203,33 +203,82 @@ pub async fn csrf_guard(session: Session, req: Request, next: Next) -> Response 
         .await
 }
 
-/// Counts failures per key (a client address) in a sliding window; a key
-/// with `max` failures in the window is blocked until the window passes.
+/// Counts failures per key (a client address) in a window; a key with
+/// `max` failures in the window is blocked until the window passes. The
+/// server's limiters keep their counts in the database ([`RateLimiter::shared`]),
+/// so every `serve` process on one database enforces one limit; if the
+/// database cannot be reached the process falls back to its own counts.
 pub struct RateLimiter {
     max: u32,
     window: Duration,
+    shared: Option<(&'static str, std::sync::Arc<dyn rupturelab_store::Store>)>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
 
+fn now_ms() -> i64 {
+    rupturelab_core::Timestamp::now().0
+}
+
 impl RateLimiter {
-    /// A limiter of `max` failures per `window`.
+    /// A limiter of `max` failures per `window`, counted in this process.
     pub fn new(max: u32, window: Duration) -> Self {
         RateLimiter {
             max,
             window,
+            shared: None,
             failures: Mutex::new(HashMap::new()),
         }
     }
 
+    /// A limiter whose counts live in the store under `scope`, shared by
+    /// every process on the database.
+    pub fn shared(
+        scope: &'static str,
+        store: std::sync::Arc<dyn rupturelab_store::Store>,
+        max: u32,
+        window: Duration,
+    ) -> Self {
+        RateLimiter {
+            shared: Some((scope, store)),
+            ..RateLimiter::new(max, window)
+        }
+    }
+
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX / 2)
+    }
+
     /// Whether the key is blocked now.
-    pub fn blocked(&self, key: &str) -> bool {
+    pub async fn blocked(&self, key: &str) -> bool {
+        if let Some((scope, store)) = &self.shared {
+            match store
+                .rate_limit_failures(scope, key, now_ms(), self.window_ms())
+                .await
+            {
+                Ok(n) => return n >= i64::from(self.max),
+                Err(e) => {
+                    tracing::warn!(cause = %e, "rate limit: database unreachable, counting in this process")
+                }
+            }
+        }
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         map.get(key)
             .is_some_and(|(n, since)| *n >= self.max && since.elapsed() < self.window)
     }
 
     /// Records a failure of the key.
-    pub fn fail(&self, key: &str) {
+    pub async fn fail(&self, key: &str) {
+        if let Some((scope, store)) = &self.shared {
+            match store
+                .rate_limit_fail(scope, key, now_ms(), self.window_ms())
+                .await
+            {
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(cause = %e, "rate limit: database unreachable, counting in this process")
+                }
+            }
+        }
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 10_000 {
             let window = self.window;
@@ -243,7 +292,12 @@ impl RateLimiter {
     }
 
     /// Forgets a key's failures (after a success).
-    pub fn clear(&self, key: &str) {
+    pub async fn clear(&self, key: &str) {
+        if let Some((scope, store)) = &self.shared {
+            if let Err(e) = store.rate_limit_clear(scope, key).await {
+                tracing::warn!(cause = %e, "rate limit: database unreachable");
+            }
+        }
         self.failures
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -255,22 +309,22 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rate_limiter_blocks_after_max_failures_and_clears() {
+    #[tokio::test]
+    async fn rate_limiter_blocks_after_max_failures_and_clears() {
         let l = RateLimiter::new(3, Duration::from_secs(60));
         for _ in 0..2 {
-            l.fail("a");
+            l.fail("a").await;
         }
-        assert!(!l.blocked("a"));
-        l.fail("a");
-        assert!(l.blocked("a"));
-        assert!(!l.blocked("b"));
-        l.clear("a");
-        assert!(!l.blocked("a"));
+        assert!(!l.blocked("a").await);
+        l.fail("a").await;
+        assert!(l.blocked("a").await);
+        assert!(!l.blocked("b").await);
+        l.clear("a").await;
+        assert!(!l.blocked("a").await);
         let short = RateLimiter::new(1, Duration::from_millis(1));
-        short.fail("x");
+        short.fail("x").await;
         std::thread::sleep(Duration::from_millis(5));
-        assert!(!short.blocked("x"));
+        assert!(!short.blocked("x").await);
     }
 
     #[test]

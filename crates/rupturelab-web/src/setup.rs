@@ -86,7 +86,7 @@ struct SetupPage {
 
 /// The link is valid only while no researcher exists and the token matches.
 async fn check(state: &AppState, ip: &str, token: &str) -> Result<(), Error> {
-    if state.token_limiter.blocked(ip) {
+    if state.token_limiter.blocked(ip).await {
         return Err(Error::TooManyRequests);
     }
     if state.store.count_users(Role::Researcher).await? > 0 {
@@ -94,7 +94,7 @@ async fn check(state: &AppState, ip: &str, token: &str) -> Result<(), Error> {
         return Err(Error::NotFound);
     }
     if !state.setup.matches(token) {
-        state.token_limiter.fail(ip);
+        state.token_limiter.fail(ip).await;
         return Err(Error::NotFound);
     }
     Ok(())

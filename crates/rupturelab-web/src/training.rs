@@ -1457,7 +1457,7 @@ async fn load_enrolled(
 /// (the same limiter as participant links).
 async fn load_trainee(state: &AppState, addr: SocketAddr, token: &str) -> Result<TCtx, Error> {
     let ip = addr.ip().to_string();
-    if state.token_limiter.blocked(&ip) {
+    if state.token_limiter.blocked(&ip).await {
         return Err(Error::TooManyRequests);
     }
     let well_formed = token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit());
@@ -1467,7 +1467,7 @@ async fn load_trainee(state: &AppState, addr: SocketAddr, token: &str) -> Result
         None
     };
     let Some(rec) = rec else {
-        state.token_limiter.fail(&ip);
+        state.token_limiter.fail(&ip).await;
         return Err(Error::UnknownLink);
     };
     trainee_ctx(state, rec, format!("/t/{token}")).await

@@ -111,3 +111,52 @@ async fn two_servers_on_one_database_serve_the_same_people_alternately() {
     store_b.close().await;
 }
 }
+
+db_test! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_count_across_both_servers() {
+    let a = spawn_with(|c| c.login_attempts = 3).await;
+    let store_b: Arc<dyn Store> = Arc::from(a.db.open().await.unwrap());
+    let mut config_b = Config::new("127.0.0.1:0".parse().unwrap());
+    config_b.login_attempts = 3;
+    let b = Application::build(store_b.clone(), config_b).await.unwrap();
+    let base_b = format!("http://{}", b.local_addr());
+    let (stop_b, stopped) = oneshot::channel::<()>();
+    let handle_b = tokio::spawn(async move {
+        b.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    // Wrong passwords, alternating A, B, A: three failures in all, although
+    // neither server saw three by itself.
+    let c = a.client();
+    for (i, base) in [a.url(""), base_b.clone(), a.url("")].iter().enumerate() {
+        let page = c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+        let csrf = csrf_in(&page).unwrap();
+        let r = c
+            .post(format!("{base}/login"))
+            .form(&[("csrf", csrf.as_str()), ("username", RESEARCHER.0), ("password", "wrong")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "attempt {i} on {base}");
+    }
+    // Now B refuses even the right password, and so does A.
+    for base in [base_b.clone(), a.url("")] {
+        let page = c.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+        let csrf = csrf_in(&page).unwrap();
+        let r = c
+            .post(format!("{base}/login"))
+            .form(&[("csrf", csrf.as_str()), ("username", RESEARCHER.0), ("password", RESEARCHER.1)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 429, "{base}");
+    }
+    let _ = stop_b.send(());
+    handle_b.await.unwrap();
+    store_b.close().await;
+}
+}

@@ -7,6 +7,8 @@ mod audit;
 mod codebook;
 #[path = "../sql/coding.rs"]
 mod coding;
+#[path = "../sql/rate_limit.rs"]
+mod rate_limit;
 #[path = "../sql/report.rs"]
 mod report;
 #[path = "../sql/search_coding.rs"]
@@ -605,6 +607,29 @@ impl Store for SqliteStore {
         id: crate::training::TraineeId,
     ) -> Result<Option<crate::training::TraineeRecord>> {
         training::trainee(&self.pool, id).await
+    }
+
+    // --- rate limits ---
+    async fn rate_limit_fail(
+        &self,
+        scope: &str,
+        client: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<i64> {
+        rate_limit::fail(&self.pool, scope, client, now_ms, window_ms).await
+    }
+    async fn rate_limit_failures(
+        &self,
+        scope: &str,
+        client: &str,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<i64> {
+        rate_limit::failures(&self.pool, scope, client, now_ms, window_ms).await
+    }
+    async fn rate_limit_clear(&self, scope: &str, client: &str) -> Result<()> {
+        rate_limit::clear(&self.pool, scope, client).await
     }
 
     // --- report ---
