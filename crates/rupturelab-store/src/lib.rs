@@ -15,6 +15,7 @@ pub mod postgres;
 pub mod report;
 pub mod search_coding;
 pub mod sqlite;
+mod store_impl;
 pub mod suggest;
 pub mod testing;
 pub mod training;
