@@ -239,6 +239,14 @@ pub trait Store: Send + Sync {
         answer: &Answer,
         at: Timestamp,
     ) -> Result<()>;
+    /// Saves several answers of one participant in one transaction (all or
+    /// none), each as [`Store::save_response`] does: one autosave, one commit.
+    async fn save_responses(
+        &self,
+        participant: ParticipantId,
+        answers: &[(Option<Key>, Key, Answer)],
+        at: Timestamp,
+    ) -> Result<()>;
     /// Marks the participant completed; their answers are locked from now on.
     async fn submit(&self, participant: ParticipantId) -> Result<()>;
 

@@ -189,6 +189,14 @@ macro_rules! sql_store_impl {
             ) -> Result<()> {
                 web::save_response(&self.pool, participant, segment, question, answer, at).await
             }
+            async fn save_responses(
+                &self,
+                participant: ParticipantId,
+                answers: &[(Option<Key>, Key, Answer)],
+                at: Timestamp,
+            ) -> Result<()> {
+                web::save_responses(&self.pool, participant, answers, at).await
+            }
             async fn submit(&self, participant: ParticipantId) -> Result<()> {
                 web::submit(&self.pool, participant).await
             }

@@ -171,8 +171,33 @@ async fn invitation_order_autosave_and_submit_lock() {
         (rs[0].created_at, rs[0].updated_at),
         (Some(Timestamp(1)), Some(Timestamp(2)))
     );
+    // Several answers in one transaction: all of them, or none when one
+    // names something the study does not have.
+    let batch = |q2: &str| {
+        vec![
+            (Some(k("S3")), k("Q1"), Answer::Text("third".into())),
+            (Some(k("S1")), k(q2), Answer::Text("new one".into())),
+        ]
+    };
+    assert!(matches!(
+        store.save_responses(pid, &batch("Q9"), Timestamp(5)).await,
+        Err(StoreError::Invalid(m)) if m.contains("Q9")
+    ));
+    let rs = store.participant_responses(pid).await.unwrap();
+    assert_eq!(rs.len(), 2);
+    assert_eq!(rs[0].answer, Answer::Text("second".into()));
+    store.save_responses(pid, &batch("Q1"), Timestamp(6)).await.unwrap();
+    let rs = store.participant_responses(pid).await.unwrap();
+    assert_eq!(rs.len(), 3);
+    assert!(rs.iter().any(|r| r.answer == Answer::Text("third".into())));
+    assert!(rs.iter().any(|r| r.answer == Answer::Text("new one".into())));
+    store.save_responses(pid, &[], Timestamp(7)).await.unwrap();
 
     store.submit(pid).await.unwrap();
+    assert!(matches!(
+        store.save_responses(pid, &batch("Q1"), Timestamp(8)).await,
+        Err(StoreError::Locked)
+    ));
     assert!(matches!(
         store
             .save_response(
@@ -187,7 +212,7 @@ async fn invitation_order_autosave_and_submit_lock() {
     ));
     let after = store.load_study(sid).await.unwrap();
     assert_eq!(after.participants.len(), before.participants.len() + 1);
-    assert_eq!(after.responses.len(), before.responses.len() + 2);
+    assert_eq!(after.responses.len(), before.responses.len() + 3);
     let p = after
         .participants
         .iter()
@@ -202,7 +227,7 @@ async fn invitation_order_autosave_and_submit_lock() {
     let w = ov.iter().find(|o| o.code.as_str() == "W01").unwrap();
     assert_eq!(
         (w.answers, w.consent, w.order_row),
-        (2, Some(true), Some(2))
+        (3, Some(true), Some(2))
     );
     store.revoke_invitation(pid).await.unwrap();
     assert!(store

@@ -658,7 +658,7 @@ pub fn openapi_document() -> Value {
                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "string"}, "description": "every key exactly once"}}}}}},
                         "responses": {"204": {"description": "saved"}, "422": err}}},
                     "/p/{token}": {"get": {"summary": "The participant's own record", "security": [], "parameters": [token_param], "responses": {"200": ok(json!({"type": "object"})), "404": err, "429": err}}},
-                    "/p/{token}/answers": {"put": {"summary": "Autosave answers (insert or update each by segment × question)", "security": [], "parameters": [token_param],
+                    "/p/{token}/answers": {"put": {"summary": "Autosave answers (insert or update each by segment × question), in one transaction: all of them are saved, or none when one is invalid", "security": [], "parameters": [token_param],
                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["answers"], "properties": {"answers": {"type": "array", "maxItems": 200, "items": {"$ref": "#/components/schemas/Answer"}}}}}}},
                         "responses": {"200": ok(json!({"type": "object", "properties": {"saved": {"type": "integer"}, "saved_at": {"type": "string"}}})), "403": err, "404": err, "409": err, "422": err}}}
                 }

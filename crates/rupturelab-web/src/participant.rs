@@ -640,7 +640,7 @@ async fn save_form(
     form: &[(String, String)],
     existing: &[Resp],
 ) -> Result<(), Error> {
-    let now = rupturelab_core::Timestamp::now();
+    let mut batch = Vec::new();
     for q in questions {
         let field = format!("q_{}", q.key);
         let Some((_, raw)) = form.iter().find(|(k, _)| *k == field) else {
@@ -654,11 +654,15 @@ async fn save_form(
             if a.text().is_some_and(str::is_empty) && !had {
                 continue;
             }
-            state
-                .store
-                .save_response(ctx.rec.id, segment, &q.key, &a, now)
-                .await?;
+            batch.push((segment.cloned(), q.key.clone(), a));
         }
+    }
+    if !batch.is_empty() {
+        // One transaction: the page's answers are saved together or not at all.
+        state
+            .store
+            .save_responses(ctx.rec.id, &batch, rupturelab_core::Timestamp::now())
+            .await?;
     }
     Ok(())
 }
@@ -1034,8 +1038,7 @@ pub(crate) async fn save_api_answers(
     answers: &[AnswerIn],
 ) -> Result<usize, Error> {
     locked(ctx)?;
-    let now = rupturelab_core::Timestamp::now();
-    let mut n = 0;
+    let mut batch = Vec::new();
     for a in answers {
         let q = ctx
             .design
@@ -1063,12 +1066,16 @@ pub(crate) async fn save_api_answers(
         };
         let raw = a.text.as_deref().or(a.value.as_deref()).unwrap_or("");
         if let Some(ans) = parse_answer(q, raw).map_err(Error::Invalid)? {
-            state
-                .store
-                .save_response(ctx.rec.id, seg.as_ref(), &q.key, &ans, now)
-                .await?;
-            n += 1;
+            batch.push((seg, q.key.clone(), ans));
         }
     }
-    Ok(n)
+    // One transaction, one commit per autosave: all of its answers or, on
+    // any error, none of them.
+    if !batch.is_empty() {
+        state
+            .store
+            .save_responses(ctx.rec.id, &batch, rupturelab_core::Timestamp::now())
+            .await?;
+    }
+    Ok(batch.len())
 }

@@ -115,6 +115,18 @@ async fn begin_write(pool: &Pool) -> Result<Tx<'static>> {
     Ok(tx)
 }
 
+/// Starts a write that touches one participant's rows only (autosave,
+/// progress, consent, attributes). It does not take the writers' advisory
+/// lock: such a write locks the participant's row first (`FOR UPDATE` in
+/// `sql/web.rs`, or the row its `UPDATE` changes), so writes for one
+/// participant still run one after the other, while different
+/// participants' autosaves run side by side and their commits share the
+/// WAL flush — under the global lock 200 autosaving participants queued
+/// behind one another.
+async fn begin_participant_write(pool: &Pool) -> Result<Tx<'static>> {
+    Ok(pool.begin().await?)
+}
+
 /// Starts a read transaction on one snapshot (REPEATABLE READ, read only).
 async fn begin_read(pool: &Pool) -> Result<Tx<'static>> {
     Ok(pool

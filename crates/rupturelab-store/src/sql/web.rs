@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use rupturelab_core::*;
 use sqlx::Row;
 
-use super::{begin_write, invalid, key, Conn, DbRow, Pool, FOR_UPDATE};
+use super::{begin_participant_write, begin_write, invalid, key, Conn, DbRow, Pool, FOR_UPDATE};
 use crate::web::*;
 use crate::{codec, Result, StoreError, StudyId};
 
@@ -1112,7 +1112,7 @@ pub(super) async fn set_attributes(
     participant: ParticipantId,
     values: &BTreeMap<String, AttrValue>,
 ) -> Result<()> {
-    let mut tx = begin_write(pool).await?;
+    let mut tx = begin_participant_write(pool).await?;
     let (sid, st) = status(&mut tx, participant.0).await?;
     if st == "completed" {
         return Err(StoreError::Locked);
@@ -1123,7 +1123,9 @@ pub(super) async fn set_attributes(
 }
 
 pub(super) async fn set_step(pool: &Pool, participant: ParticipantId, step: &str) -> Result<()> {
-    let mut tx = begin_write(pool).await?;
+    let mut tx = begin_participant_write(pool).await?;
+    // The participant's row first, as every participant write locks it.
+    status(&mut tx, participant.0).await?;
     ensure_progress(&mut tx, participant.0).await?;
     let t = now();
     sqlx::query(
@@ -1151,15 +1153,65 @@ pub(super) async fn save_response(
     answer: &Answer,
     at: Timestamp,
 ) -> Result<()> {
-    let mut tx = begin_write(pool).await?;
-    let (sid, st) = status(&mut tx, participant.0).await?;
+    let mut tx = begin_participant_write(pool).await?;
+    let sid = writable(&mut tx, participant.0).await?;
+    save_one(&mut tx, sid, participant.0, segment, question, answer, at).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn save_responses(
+    pool: &Pool,
+    participant: ParticipantId,
+    answers: &[(Option<Key>, Key, Answer)],
+    at: Timestamp,
+) -> Result<()> {
+    let mut tx = begin_participant_write(pool).await?;
+    let sid = writable(&mut tx, participant.0).await?;
+    for (segment, question, answer) in answers {
+        save_one(
+            &mut tx,
+            sid,
+            participant.0,
+            segment.as_ref(),
+            question,
+            answer,
+            at,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Locks the participant (see [`status`]) and returns their study, unless
+/// they have submitted (`Locked`); an invited participant becomes started.
+async fn writable(conn: &mut Conn, pid: i64) -> Result<i64> {
+    let (sid, st) = status(&mut *conn, pid).await?;
     if st == "completed" {
         return Err(StoreError::Locked);
     }
+    sqlx::query("UPDATE participants SET status = 'started' WHERE id = $1 AND status = 'invited'")
+        .bind(pid)
+        .execute(&mut *conn)
+        .await?;
+    Ok(sid)
+}
+
+/// Inserts or updates one answer (participant × segment × question).
+async fn save_one(
+    conn: &mut Conn,
+    sid: i64,
+    pid: i64,
+    segment: Option<&Key>,
+    question: &Key,
+    answer: &Answer,
+    at: Timestamp,
+) -> Result<()> {
     let qid: i64 = sqlx::query_scalar("SELECT id FROM questions WHERE study_id = $1 AND key = $2")
         .bind(sid)
         .bind(question.as_str())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| invalid(format!("unknown question `{question}`")))?;
     let seg_id: Option<i64> = match segment {
@@ -1167,7 +1219,7 @@ pub(super) async fn save_response(
             sqlx::query_scalar("SELECT id FROM segments WHERE study_id = $1 AND key = $2")
                 .bind(sid)
                 .bind(k.as_str())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await?
                 .ok_or_else(|| invalid(format!("unknown segment `{k}`")))?,
         ),
@@ -1180,10 +1232,10 @@ pub(super) async fn save_response(
     .bind(answer.text())
     .bind(answer.value_string())
     .bind(at.0)
-    .bind(participant.0)
+    .bind(pid)
     .bind(seg_id)
     .bind(qid)
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     if updated == 0 {
@@ -1192,25 +1244,21 @@ pub(super) async fn save_response(
              VALUES ($1,$2,$3,$4,$5,$6,$7,$7)",
         )
         .bind(sid)
-        .bind(participant.0)
+        .bind(pid)
         .bind(seg_id)
         .bind(qid)
         .bind(answer.text())
         .bind(answer.value_string())
         .bind(at.0)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
-    sqlx::query("UPDATE participants SET status = 'started' WHERE id = $1 AND status = 'invited'")
-        .bind(participant.0)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
     Ok(())
 }
 
 pub(super) async fn submit(pool: &Pool, participant: ParticipantId) -> Result<()> {
-    let mut tx = begin_write(pool).await?;
+    let mut tx = begin_participant_write(pool).await?;
+    status(&mut tx, participant.0).await?;
     ensure_progress(&mut tx, participant.0).await?;
     let t = now();
     sqlx::query(

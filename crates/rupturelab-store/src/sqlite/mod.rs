@@ -95,6 +95,12 @@ async fn begin_write(pool: &Pool) -> Result<Tx<'static>> {
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
+/// A write that touches one participant's rows only (autosave, progress,
+/// consent, attributes): on SQLite the same single writer lock.
+async fn begin_participant_write(pool: &Pool) -> Result<Tx<'static>> {
+    begin_write(pool).await
+}
+
 /// Starts a read transaction: in WAL mode it reads one snapshot throughout.
 async fn begin_read(pool: &Pool) -> Result<Tx<'static>> {
     Ok(pool.begin().await?)
