@@ -562,6 +562,19 @@ impl ExerciseFoci {
     }
 }
 
+/// A training module's exercises, as the report's training section needs
+/// them (read from the store by the caller).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleExercises {
+    /// The module's title.
+    pub title: String,
+    /// The study's segments it uses.
+    pub segments: Vec<Key>,
+    /// Per trainee (in trainee-code order; codes are not printed), their
+    /// exercises in the order submitted.
+    pub trainees: Vec<Vec<ExerciseFoci>>,
+}
+
 /// How often a set of units (exercises, or the panel's answers) addressed
 /// each focus.
 #[derive(Debug, Clone, PartialEq, Default)]

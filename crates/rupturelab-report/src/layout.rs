@@ -8,6 +8,7 @@ use rupturelab_core::agreement::{CodeFlag, Coefficient, KappaValue};
 use rupturelab_core::analysis::{cqr_label, CqrLabel};
 use rupturelab_core::stats::{Crosstab, PValueMethod};
 use rupturelab_core::text::fold_case;
+use rupturelab_core::training::{Focus, Shares};
 use rupturelab_core::{Language, OrderMode, QuestionKind, QuestionScope, RuptureType};
 
 use crate::charts::{self, BarSeries, HeatMap};
@@ -1214,6 +1215,93 @@ impl<'r, 'a> Builder<'r, 'a> {
         );
     }
 
+    // ---------------------------------------------------------------- training
+    fn training(&mut self) {
+        let (l, f, r) = (self.l, self.f, self.r);
+        if r.training.is_empty() {
+            return;
+        }
+        let lang = r.options.lang;
+        self.heading(1, "training", l.t("Training modules", "Eğitim modülleri"));
+        self.blocks.push(p(l.t(
+            "Supervision exercises built from this study's segments. Trainees answered like the panel; their answers are kept apart from the study's data. A focus counts for an exercise when the model trained on the consensus codings found it in the answer or the trainee marked it; for the panel, when an answer about the same segments was coded with it.",
+            "Bu çalışmanın kesitlerinden hazırlanmış süpervizyon alıştırmaları. Eğitim alanlar panel gibi yanıtladı; yanıtları çalışmanın verisinden ayrı tutulur. Bir odak, uzlaşı kodlamalarıyla eğitilmiş model yanıtta onu bulduğunda ya da eğitim alan onu işaretlediğinde alıştırma için sayılır; panel için, aynı kesitler hakkındaki bir yanıt onunla kodlandığında.",
+        )));
+        for (i, t) in r.training.iter().enumerate() {
+            let id = format!("training-{}", i + 1);
+            self.heading(2, &id, t.title.clone());
+            self.blocks.push(p(l.s(
+                format!(
+                    "{} trainee(s) submitted {} exercise(s); the panel gave {} answer(s) about the same segments.",
+                    f.int(t.trainees as u64), f.int(t.group.n as u64), f.int(t.panel.n as u64)
+                ),
+                format!(
+                    "{} eğitim alan {} alıştırma gönderdi; panel aynı kesitler hakkında {} yanıt verdi.",
+                    f.int(t.trainees as u64), f.int(t.group.n as u64), f.int(t.panel.n as u64)
+                ),
+            )));
+            let share = |s: &Shares, focus: Focus| -> Cell {
+                if s.n == 0 {
+                    Cell::empty()
+                } else {
+                    let n = s.counts[focus.index()] as u64;
+                    let pct = 100.0 * s.share(focus);
+                    Cell::num(f.n_pct(n, pct), pct)
+                }
+            };
+            let rows = t
+                .pre_post
+                .iter()
+                .map(|pp| {
+                    let paired = |v: f64| {
+                        if pp.pairs == 0 {
+                            Cell::empty()
+                        } else {
+                            Cell::num(f.pct(100.0 * v), 100.0 * v)
+                        }
+                    };
+                    Row {
+                        kind: RowKind::Normal,
+                        cells: vec![
+                            Cell::text(pp.focus.label(lang)),
+                            share(&t.group, pp.focus),
+                            share(&t.panel, pp.focus),
+                            self.int(pp.pairs as u64),
+                            paired(pp.first_share()),
+                            paired(pp.last_share()),
+                            match &pp.test {
+                                Some(m) => Cell::num(f.p(m.exact_p), m.exact_p),
+                                None => Cell::empty(),
+                            },
+                        ],
+                    }
+                })
+                .collect();
+            self.table(
+                &id,
+                l.s(
+                    format!("Trainees beside the panel, and first against last exercise: {}", t.title),
+                    format!("Panelin yanında eğitim alanlar ve ilk ile son alıştırma: {}", t.title),
+                ),
+                vec![
+                    l.t("Focus", "Odak").into(),
+                    l.t("Trainees n (%)", "Eğitim alanlar n (%)").into(),
+                    l.t("Panel n (%)", "Panel n (%)").into(),
+                    l.t("Pairs", "Çift").into(),
+                    l.t("First", "İlk").into(),
+                    l.t("Last", "Son").into(),
+                    l.t("McNemar exact p", "McNemar kesin p").into(),
+                ],
+                rows,
+                Some(l.t(
+                    "Trainees: exercises addressing the focus; panel: answers of the study's participants about the module's segments. Pairs: trainees with at least two exercises, their first against their last; McNemar's exact test on the discordant pairs.",
+                    "Eğitim alanlar: odağı ele alan alıştırmalar; panel: çalışmanın katılımcılarının modülün kesitleri hakkındaki yanıtları. Çift: en az iki alıştırması olan eğitim alanlar, ilki sonuncusuna karşı; uyumsuz çiftler üzerinde McNemar kesin testi.",
+                ).into()),
+                vec![1, 2, 3, 4, 5, 6],
+            );
+        }
+    }
+
     // ----------------------------------------------------------------- profile
     fn profile(&mut self) {
         let (l, f, r) = (self.l, self.f, self.r);
@@ -1619,6 +1707,7 @@ pub fn document(r: &Report<'_>) -> Result<Document, ReportError> {
     b.crosstabs();
     b.cooccurrence();
     b.profile();
+    b.training();
     b.appendix();
     let mut subtitle = vec![l.s(
         format!(

@@ -15,6 +15,9 @@ use rupturelab_core::stats::{
     cooccurrence, crosstab, segment_profile, CodeSelection, Cooccurrence, CountingUnit, Crosstab,
     CrosstabOptions, ExactOptions, GroupBy, SegmentProfile,
 };
+use rupturelab_core::training::{
+    panel_shares, pre_post, shares, ExerciseFoci, ModuleExercises, PrePost, Shares, Source,
+};
 use rupturelab_core::{
     Answer, AttributeType, CodePath, Language, ParticipantStatus, QuestionScope, StudyData,
     CONSENSUS,
@@ -44,6 +47,42 @@ pub struct ReportOptions {
     pub bootstrap: Option<BootstrapOptions>,
     /// Options of the Fisher–Freeman–Halton tests.
     pub exact: ExactOptions,
+    /// Training modules drawn on the study, for the training section (none:
+    /// no section). The caller reads them from the store.
+    pub training: Vec<ModuleExercises>,
+}
+
+/// One training module in the report: the group beside the panel and the
+/// first-vs-last change, each focus counted from the model's codes or the
+/// trainee's own marks (either), as on the supervisor dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingSection {
+    /// The module's title.
+    pub title: String,
+    /// Trainees with at least one exercise.
+    pub trainees: usize,
+    /// The trainees' exercises.
+    pub group: Shares,
+    /// The panel's answers about the module's segments (the report's layer).
+    pub panel: Shares,
+    /// First vs last exercise per focus, with McNemar's test.
+    pub pre_post: Vec<PrePost>,
+}
+
+/// The training section of one module (pure; the dashboard's figures).
+pub fn training_section(
+    study: &StudyData,
+    layer: &str,
+    input: &ModuleExercises,
+) -> TrainingSection {
+    let flat: Vec<ExerciseFoci> = input.trainees.iter().flatten().cloned().collect();
+    TrainingSection {
+        title: input.title.clone(),
+        trainees: input.trainees.iter().filter(|t| !t.is_empty()).count(),
+        group: shares(&flat, Source::Either),
+        panel: panel_shares(study, &input.segments, layer),
+        pre_post: pre_post(&input.trainees, Source::Either),
+    }
 }
 
 impl ReportOptions {
@@ -64,6 +103,7 @@ impl ReportOptions {
             max_quotes: 3,
             bootstrap: Some(BootstrapOptions::default()),
             exact: ExactOptions::default(),
+            training: Vec::new(),
         }
     }
 }
@@ -258,6 +298,8 @@ pub struct Report<'a> {
     pub profile: SegmentProfile,
     /// Audit trail summary.
     pub audit: AuditSummary,
+    /// One section per training module (empty: no training section).
+    pub training: Vec<TrainingSection>,
     /// Things the researcher should know (e.g. a pinned quote that does not exist).
     pub warnings: Vec<String>,
     /// Seconds each analysis took, on two threads (for benchmarks; never printed in a report).
@@ -623,6 +665,11 @@ impl<'a> Report<'a> {
         let mut timings: Vec<(&'static str, f64)> = times.to_vec();
         timings.extend([t6, t7, t8]);
         let audit = audit_summary(study);
+        let training = options
+            .training
+            .iter()
+            .map(|t| training_section(study, layer, t))
+            .collect();
         Ok(Report {
             study,
             options,
@@ -637,6 +684,7 @@ impl<'a> Report<'a> {
             cooccurrence_depth,
             profile,
             audit,
+            training,
             warnings,
             timings,
         })

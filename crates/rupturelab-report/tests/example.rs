@@ -576,3 +576,63 @@ fn study_labels_are_lower_cased_by_the_rules_of_the_study_language() {
     let md = markdown::render(&layout::document(&report).unwrap(), None);
     assert!(md.contains("By imagery school"));
 }
+
+#[test]
+fn the_training_section_reports_the_group_beside_the_panel_and_mcnemar() {
+    use rupturelab_core::training::{pre_post, ExerciseFoci, Focus, ModuleExercises, Source};
+    use rupturelab_core::Key;
+    use std::collections::BTreeSet;
+    let ex = |seg: &str, marks: &[Focus]| ExerciseFoci {
+        segment: Some(Key::parse(seg).unwrap()),
+        model: BTreeSet::new(),
+        marks: marks.iter().copied().collect(),
+    };
+    // Six trainees: five name the therapist's part only in their last
+    // exercise (b = 0, c = 5: exact p = 2 × 0.5⁵ = .0625); one did one exercise.
+    let mut trainees: Vec<Vec<ExerciseFoci>> = (0..5)
+        .map(|_| {
+            vec![
+                ex("S1", &[Focus::Patient]),
+                ex("S2", &[Focus::Patient, Focus::Therapist]),
+            ]
+        })
+        .collect();
+    trainees.push(vec![ex("S1", &[Focus::Technical])]);
+    let module = ModuleExercises {
+        title: "Withdrawal <ruptures>".into(),
+        segments: vec![Key::parse("S1").unwrap(), Key::parse("S2").unwrap()],
+        trainees: trainees.clone(),
+    };
+    let mut o = options(Language::En);
+    o.training = vec![module];
+    let r = Report::build(example(), o).unwrap();
+    let t = &r.training[0];
+    assert_eq!((t.trainees, t.group.n), (6, 11));
+    assert_eq!(t.group.counts[Focus::Therapist.index()], 5);
+    assert_eq!(t.pre_post, pre_post(&trainees, Source::Either));
+    let therapist = &t.pre_post[Focus::Therapist.index()];
+    assert_eq!((therapist.pairs, therapist.table), (5, [[0, 0], [5, 0]]));
+    assert!((therapist.test.as_ref().unwrap().exact_p - 0.0625).abs() < 1e-12);
+    assert!(
+        t.panel.n > 0,
+        "the example's panel answered about S1 and S2"
+    );
+
+    let doc = layout::document(&r).unwrap();
+    assert_cells_print_their_values(&doc, NumFmt::new(Language::En));
+    let md = markdown::render(&doc, None);
+    assert!(md.contains("# Training modules"), "{md}");
+    assert!(md.contains("6 trainee(s) submitted 11 exercise(s)"));
+    assert!(
+        md.contains("| Therapist's contribution | 5 (45%) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| .062 |"),
+        "McNemar exact p .0625 to three places: {md}"
+    );
+    let h = html::render(&doc);
+    assert!(h.contains("Withdrawal &lt;ruptures&gt;") && !h.contains("Withdrawal <ruptures>"));
+    // Without modules there is no section.
+    assert!(!markdown::render(&english().1, None).contains("Training modules"));
+}

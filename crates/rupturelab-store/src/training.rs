@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use rupturelab_core::training::{Focus, PromptKind};
+use rupturelab_core::training::{ExerciseFoci, Focus, ModuleExercises, PromptKind};
 use rupturelab_core::{Answer, CodePath, Key, Timestamp};
 
-use crate::StudyId;
+use crate::{Result, Store, StudyId};
 
 /// A training module's row id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -163,4 +163,51 @@ pub struct Exercise {
     pub marks: Vec<Focus>,
     /// When submitted.
     pub submitted_at: Timestamp,
+}
+
+impl Exercise {
+    /// What the exercise addressed: by the model's codes and by the
+    /// trainee's own marks.
+    pub fn foci(&self) -> ExerciseFoci {
+        ExerciseFoci {
+            segment: Some(self.segment.clone()),
+            model: self
+                .answers
+                .iter()
+                .flat_map(|a| a.auto_codes.iter())
+                .filter_map(|c| Focus::of_code(&c.code))
+                .collect(),
+            marks: self.marks.iter().copied().collect(),
+        }
+    }
+}
+
+/// A module's exercises by trainee code (codes in order, each trainee's
+/// exercises in the order submitted).
+pub async fn exercises_by_trainee(
+    store: &dyn Store,
+    module: ModuleId,
+) -> Result<BTreeMap<String, Vec<ExerciseFoci>>> {
+    let mut map: BTreeMap<String, Vec<ExerciseFoci>> = BTreeMap::new();
+    for (code, e) in store.module_exercises(module).await? {
+        map.entry(code).or_default().push(e.foci());
+    }
+    Ok(map)
+}
+
+/// Every training module of a study with its exercises, for the report.
+pub async fn study_training(store: &dyn Store, study: StudyId) -> Result<Vec<ModuleExercises>> {
+    let mut out = Vec::new();
+    for m in store.training_modules(study).await? {
+        let trainees = exercises_by_trainee(store, m.id)
+            .await?
+            .into_values()
+            .collect();
+        out.push(ModuleExercises {
+            title: m.spec.title,
+            segments: m.spec.segments,
+            trainees,
+        });
+    }
+    Ok(out)
 }

@@ -253,11 +253,14 @@ async fn download(
         .unwrap_or_else(|| rupturelab_core::CONSENSUS.to_string());
     check_layer(&study, &layer)?;
     let quotes = report_rules(&rules);
+    let training =
+        rupturelab_store::training::study_training(state.store.as_ref(), info.id).await?;
     let bytes = tokio::task::spawn_blocking(move || {
         let mut opts = ReportOptions::new(&study, &date);
         opts.layer = layer;
         opts.lang = lang;
         opts.quotes = quotes;
+        opts.training = training;
         rupturelab_report::render(&study, opts, format)
     })
     .await

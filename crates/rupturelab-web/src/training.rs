@@ -518,19 +518,6 @@ fn module_view(m: &TrainingModule) -> ModuleView {
 }
 
 /// The foci of a stored exercise.
-fn exercise_foci(e: &Exercise) -> ExerciseFoci {
-    ExerciseFoci {
-        segment: Some(e.segment.clone()),
-        model: e
-            .answers
-            .iter()
-            .flat_map(|a| a.auto_codes.iter())
-            .filter_map(|c| Focus::of_code(&c.code))
-            .collect(),
-        marks: e.marks.iter().copied().collect(),
-    }
-}
-
 fn pct(x: f64) -> String {
     format!("{:.0}%", x * 100.0)
 }
@@ -541,15 +528,6 @@ fn p_value(p: f64) -> String {
     } else {
         format!("{p:.3}")
     }
-}
-
-/// Trainee exercises of a module grouped by trainee code (in order done).
-fn by_trainee(rows: Vec<(String, Exercise)>) -> BTreeMap<String, Vec<ExerciseFoci>> {
-    let mut map: BTreeMap<String, Vec<ExerciseFoci>> = BTreeMap::new();
-    for (code, e) in rows {
-        map.entry(code).or_default().push(exercise_foci(&e));
-    }
-    map
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -564,7 +542,7 @@ async fn dashboard_view(
     message: Option<String>,
 ) -> Result<DashboardPage, Error> {
     let overview = state.store.trainee_overview(m.id).await?;
-    let per = by_trainee(state.store.module_exercises(m.id).await?);
+    let per = rupturelab_store::training::exercises_by_trainee(state.store.as_ref(), m.id).await?;
     let study = state.store.load_study(info.id).await?;
     let lang = Language::En;
     let trainees = overview
@@ -1106,7 +1084,7 @@ async fn export_csv(
             last = code.clone();
         }
         n += 1;
-        let foci = exercise_foci(&e);
+        let foci = e.foci();
         let mut rec = vec![
             safe_cell(&code),
             n.to_string(),
@@ -2017,7 +1995,7 @@ async fn feedback_page(state: &AppState, ctx: TCtx, n: &str) -> Result<Response,
         Vec::new()
     };
     let prompts = if fb.prompt {
-        let foci = exercise_foci(&ex);
+        let foci = ex.foci();
         let covered = foci.covered(Source::Either);
         let by_q = asked_by_question(&study, CONSENSUS);
         let mut asked = Asked::default();

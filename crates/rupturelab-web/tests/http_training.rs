@@ -904,3 +904,32 @@ async fn trainee_accounts_sign_in_see_all_their_modules_and_only_their_own_work(
     assert!(audit.iter().all(|e| !e.detail.contains(&deniz_pw) && !e.detail.contains(&elif_pw)));
 }
 }
+
+db_test! {
+#[tokio::test]
+async fn the_study_report_has_a_training_section_once_a_module_has_exercises() {
+    let app = spawn_app().await;
+    let sup = app.researcher().await;
+    let (_, before) = app
+        .get_text(&sup, "/studies/rupture-study/report/download?format=md&date=2026-11-28")
+        .await;
+    assert!(!before.contains("# Training modules"));
+    let module = create_module(&app, &sup).await;
+    let tokens = add_trainees(&app, &sup, &module, &["trainee-zq9"]).await;
+    let t = app.client();
+    for n in [1, 2] {
+        let text = format!("Zyxwv answer {n}: the therapist pushed too hard.");
+        let r = answer(&app, &t, &tokens[0].1, n, &text, TECHNICAL, &["therapist"]).await;
+        assert_eq!(r.status().as_u16(), 303);
+    }
+    let (s, md) = app
+        .get_text(&sup, "/studies/rupture-study/report/download?format=md&date=2026-11-28")
+        .await;
+    assert_eq!(s, 200);
+    assert!(md.contains("# Training modules"), "{md}");
+    assert!(md.contains("1 trainee(s) submitted 2 exercise(s)"), "{md}");
+    assert!(md.contains("| Therapist's contribution | 2 (100%) |"), "{md}");
+    assert!(!md.contains("trainee-zq9"), "trainee codes are not printed");
+    assert!(!md.contains("Zyxwv"), "nor their answers");
+}
+}

@@ -217,7 +217,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 Default::default()
             };
-            report_cmd::report(&study, args, format, stored)?
+            let training = report_cmd::stored_training(&db, cli.study.as_deref()).await?;
+            report_cmd::report(&study, args, format, stored, training)?
         }
         Command::Quotes { action } => {
             quotes_cmd::run(action, &db_path(&cli, false), cli.study.as_deref()).await?

@@ -91,7 +91,7 @@ fn actor() -> String {
         .unwrap_or_else(|| "cli".into())
 }
 
-async fn open_study(db: &str, study: Option<&str>) -> Result<(Box<dyn Store>, StudyId)> {
+pub(crate) async fn open_study(db: &str, study: Option<&str>) -> Result<(Box<dyn Store>, StudyId)> {
     if !std::path::Path::new(db).exists() {
         bail!("there is no study database `{db}`; name one with --db");
     }

@@ -132,11 +132,24 @@ impl ReportArgs {
 }
 
 /// `rupturelab report`; `stored` are the study's stored pins and exclusions.
+/// The study's training modules with their exercises (the report's
+/// training section; none when the study has no module).
+pub async fn stored_training(
+    db: &str,
+    study: Option<&str>,
+) -> Result<Vec<rupturelab_core::training::ModuleExercises>> {
+    let (store, id) = crate::quotes_cmd::open_study(db, study).await?;
+    let training = rupturelab_store::training::study_training(store.as_ref(), id).await;
+    store.close().await;
+    Ok(training?)
+}
+
 pub fn report(
     study: &StudyData,
     args: &ReportArgs,
     format: Format,
     stored: QuoteRules,
+    training: Vec<rupturelab_core::training::ModuleExercises>,
 ) -> Result<output::Report> {
     let fmt = choose_format(format, &args.out)?;
     let date = match &args.date {
@@ -175,6 +188,7 @@ pub fn report(
         rules.excludes.push(QuoteRef::parse(e)?);
     }
     opts.quotes = rules;
+    opts.training = training;
 
     let t0 = std::time::Instant::now();
     let report = Report::build(study, opts)?;
