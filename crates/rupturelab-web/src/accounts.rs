@@ -41,8 +41,25 @@ pub fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
+/// At most this many argon2id hashes run at once (one per core, 1–4). Each
+/// takes 19 MiB (argon2's default memory cost) on its own blocking thread,
+/// and the allocator keeps what a thread used: ten coders signing in at once
+/// once grew the server from 27 to 220 MiB. Queuing here bounds that memory
+/// and the CPU a flood of sign-ins can take.
+fn hashing_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores.clamp(1, 4))
+    })
+}
+
 /// Hashes a password with argon2id (default parameters, random salt).
 pub async fn hash_password(password: String) -> Result<String, Error> {
+    let _permit = hashing_permits()
+        .acquire()
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
     tokio::task::spawn_blocking(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
@@ -57,6 +74,9 @@ pub async fn hash_password(password: String) -> Result<String, Error> {
 /// With no hash (unknown user) it verifies against a dummy hash, so that a
 /// wrong name costs as much time as a wrong password, and returns false.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
+    let Ok(_permit) = hashing_permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| {
@@ -305,6 +325,23 @@ impl FromRequestParts<crate::AppState> for ApiResearcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn password_hashing_waits_for_a_permit() {
+        let permits = hashing_permits();
+        let n = permits.available_permits();
+        assert!((1..=4).contains(&n), "{n}");
+        let all = permits.acquire_many(n as u32).await.unwrap();
+        let hashing = tokio::spawn(hash_password("a long password".into()));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(
+            !hashing.is_finished(),
+            "no hash runs while every permit is taken"
+        );
+        drop(all);
+        let h = hashing.await.unwrap().unwrap();
+        assert!(verify_password("a long password".into(), Some(h)).await);
+    }
 
     #[tokio::test]
     async fn passwords_hash_with_argon2id_and_verify() {
