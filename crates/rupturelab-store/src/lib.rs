@@ -105,6 +105,10 @@ pub enum StoreError {
     /// that has changed since, or a coding that exists already.
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not make this change (e.g. a coder with a share
+    /// assignment coding a response not assigned to them).
+    #[error("{0}")]
+    Forbidden(String),
     /// A migration failed.
     #[error("cannot upgrade the database schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -282,7 +286,9 @@ pub trait Store: Send + Sync {
     async fn coding(&self, id: StudyId, coding: CodingId) -> Result<Option<StoredCoding>>;
     /// Adds a coding (creating its coder if new) with an audit event and an
     /// undo step; `Conflict` if the same coder applied the same code to the
-    /// same span already, `Invalid` for an unknown code or a span outside the text.
+    /// same span already, `Invalid` for an unknown code or a span outside the text,
+    /// `Forbidden` if the coder has a share assignment that leaves the
+    /// response out (unless `actor` is a researcher's account).
     async fn add_coding(&self, id: StudyId, new: &NewCoding, actor: &str) -> Result<StoredCoding>;
     /// Changes a coding if its version is still `seen_version` (else
     /// `Conflict`, nothing changed); records an audit event and an undo step.

@@ -239,6 +239,7 @@ macro_rules! sql_store_impl {
                 new: &NewCoding,
                 actor: &str,
             ) -> Result<StoredCoding> {
+                let _queue = self.coding_writes.lock().await;
                 coding::add_coding(&self.pool, id, new, actor).await
             }
             async fn update_coding(
@@ -249,6 +250,7 @@ macro_rules! sql_store_impl {
                 change: &CodingChange,
                 actor: &str,
             ) -> Result<StoredCoding> {
+                let _queue = self.coding_writes.lock().await;
                 coding::update_coding(&self.pool, id, c, seen_version, change, actor).await
             }
             async fn delete_coding(
@@ -258,6 +260,7 @@ macro_rules! sql_store_impl {
                 seen_version: i64,
                 actor: &str,
             ) -> Result<StoredCoding> {
+                let _queue = self.coding_writes.lock().await;
                 coding::delete_coding(&self.pool, id, c, seen_version, actor).await
             }
             async fn undo_coding(
@@ -266,6 +269,7 @@ macro_rules! sql_store_impl {
                 coder: &Key,
                 actor: &str,
             ) -> Result<Option<UndoOutcome>> {
+                let _queue = self.coding_writes.lock().await;
                 coding::undo_coding(&self.pool, id, coder, actor).await
             }
             async fn redo_coding(

@@ -4,6 +4,7 @@
 
 use rupturelab_core::folder::parse_folder;
 use rupturelab_core::*;
+use rupturelab_store::coding::UNDO_DEPTH;
 use rupturelab_store::db_test;
 use rupturelab_store::testing::TestDb;
 use rupturelab_store::*;
@@ -576,5 +577,156 @@ async fn sixteen_concurrent_writers_never_lose_a_coding() {
             .count();
     }
     assert_eq!(total, 160);
+}
+}
+
+db_test! {
+#[tokio::test]
+async fn a_coder_with_a_share_adds_codings_only_to_assigned_responses() {
+    let (_d, store, id) = setup().await;
+    let all = store
+        .coding_queue(id, &k("mert"), &QueueFilter::default())
+        .await
+        .unwrap();
+    store
+        .set_assignment(
+            id,
+            &k("mert"),
+            Assignment::Share {
+                percent: 20.0,
+                seed: 7,
+            },
+            "ayse",
+        )
+        .await
+        .unwrap();
+    let mine = store
+        .coding_queue(id, &k("mert"), &QueueFilter::default())
+        .await
+        .unwrap();
+    let assigned = mine[0].id;
+    let other = all
+        .iter()
+        .find(|i| mine.iter().all(|m| m.id != i.id))
+        .expect("a response outside the share")
+        .id;
+    let mert = |resp| NewCoding {
+        coder: k("mert"),
+        ..new(resp, "Cause/Patient/Resistance", None)
+    };
+    let audit_before = store.load_study(id).await.unwrap().audit.len();
+
+    // Not assigned: refused with what to do, and nothing written.
+    let err = store.add_coding(id, &mert(other), "mert").await.unwrap_err();
+    match &err {
+        StoreError::Forbidden(m) => assert!(
+            m.contains(&format!("response {}", other.0))
+                && m.contains("not among the responses assigned to mert")
+                && m.contains("ask the researcher"),
+            "{m}"
+        ),
+        e => panic!("expected Forbidden, got {e:?}"),
+    }
+    assert!(store
+        .response_codings(id, other)
+        .await
+        .unwrap()
+        .iter()
+        .all(|c| c.coder.as_str() != "mert"));
+    assert_eq!(store.undo_depth(id, &k("mert")).await.unwrap(), (0, 0));
+    // A suggestion accepted for it goes through the same rule.
+    assert!(matches!(
+        store.accept_suggestion(id, &mert(other), 0.8, "mert").await,
+        Err(StoreError::Forbidden(_))
+    ));
+
+    // Assigned: added, with its undo step and audit event.
+    let c = store.add_coding(id, &mert(assigned), "mert").await.unwrap();
+    assert_eq!((c.coder.as_str(), c.response), ("mert", assigned));
+    assert_eq!(store.undo_depth(id, &k("mert")).await.unwrap(), (1, 0));
+    let s = store.load_study(id).await.unwrap();
+    assert_eq!(s.audit.len(), audit_before + 1);
+    assert_eq!(s.audit.last().unwrap().action, "coding.add");
+
+    // Researchers and the consensus layer are not bound by the share.
+    store
+        .create_user("ayse", Role::Researcher, "not-a-real-hash")
+        .await
+        .unwrap();
+    store.add_coding(id, &mert(other), "ayse").await.unwrap();
+    let consensus = NewCoding {
+        coder: k(CONSENSUS),
+        ..new(other, "Cause/Patient/Resistance", None)
+    };
+    store.add_coding(id, &consensus, "ayse").await.unwrap();
+
+    // Back to all responses: the rule no longer applies.
+    store
+        .set_assignment(id, &k("mert"), Assignment::All, "ayse")
+        .await
+        .unwrap();
+    let third = all
+        .iter()
+        .find(|i| i.id != other && mine.iter().all(|m| m.id != i.id))
+        .unwrap()
+        .id;
+    store.add_coding(id, &mert(third), "mert").await.unwrap();
+}
+}
+
+db_test! {
+#[tokio::test]
+async fn the_undo_log_is_trimmed_to_its_depth_by_adds() {
+    let (_d, store, id) = setup().await;
+    let items = store
+        .coding_queue(id, &k("zeynep"), &QueueFilter::default())
+        .await
+        .unwrap();
+    let codes: Vec<CodePath> = store
+        .coding_codebook(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.codable)
+        .map(|c| c.path)
+        .collect();
+    // A coder new to the study, so every add is a fresh step.
+    let deniz = |resp, code: &str, span| NewCoding {
+        coder: k("deniz"),
+        ..new(resp, code, span)
+    };
+    let mut n = 0;
+    'outer: for i in &items {
+        for c in &codes {
+            if n == UNDO_DEPTH + 3 {
+                break 'outer;
+            }
+            store
+                .add_coding(id, &deniz(i.id, c.as_str(), None), "deniz")
+                .await
+                .unwrap();
+            n += 1;
+        }
+    }
+    assert_eq!(n, UNDO_DEPTH + 3, "enough responses × codes for the test");
+    assert_eq!(
+        store.undo_depth(id, &k("deniz")).await.unwrap(),
+        (UNDO_DEPTH, 0)
+    );
+    // An undo, then a new add: the redo stack is cleared, the depth kept.
+    store.undo_coding(id, &k("deniz"), "deniz").await.unwrap();
+    assert_eq!(
+        store.undo_depth(id, &k("deniz")).await.unwrap(),
+        (UNDO_DEPTH - 1, 1)
+    );
+    let last = items.last().unwrap().id;
+    store
+        .add_coding(id, &deniz(last, codes[0].as_str(), Some((0, 1))), "deniz")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.undo_depth(id, &k("deniz")).await.unwrap(),
+        (UNDO_DEPTH, 0)
+    );
 }
 }

@@ -60,6 +60,7 @@ impl From<StoreError> for Error {
             StoreError::Conflict(m) => Error::Conflict(m),
             StoreError::NotFound(_) => Error::NotFoundMsg(e.to_string()),
             StoreError::Invalid(m) => Error::Invalid(m),
+            StoreError::Forbidden(m) => Error::Forbidden(m),
             StoreError::StudyExists(_) => Error::Conflict(e.to_string()),
             StoreError::Db(ref db) if unreachable(db) => {
                 tracing::warn!(cause = %db, "database unreachable: answering 503");

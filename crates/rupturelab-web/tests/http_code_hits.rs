@@ -18,42 +18,12 @@ use serde_json::{json, Value};
 
 const HITS: &str = "/api/v1/studies/rupture-study/search/code-hits";
 const CODING: &str = "/api/v1/studies/rupture-study/coding";
+const HITS_PAGE: &str = "/studies/rupture-study/search?q=homework";
 const CODE: &str = "Cause/Patient/Resistance";
 const SECOND: (&str, &str) = ("deniz", "coder-password-456");
 
 fn k(s: &str) -> Key {
     Key::parse(s).unwrap()
-}
-
-async fn signed_in(app: &TestApp, who: (&str, &str)) -> (reqwest::Client, String) {
-    let c = app.client();
-    app.login(&c, who).await;
-    let csrf = app
-        .csrf(&c, "/studies/rupture-study/search?q=homework")
-        .await;
-    (c, csrf)
-}
-
-async fn call(
-    app: &TestApp,
-    c: &reqwest::Client,
-    csrf: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut rb = c.request(m, app.url(path));
-    if !csrf.is_empty() {
-        rb = rb.header("x-csrf-token", csrf);
-    }
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let s = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (s, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 async fn preview(app: &TestApp, c: &reqwest::Client, q: &str, code: &str, scope: &str) -> Value {
@@ -100,7 +70,7 @@ async fn audit_count(app: &TestApp, action: &str) -> i64 {
 #[tokio::test]
 async fn preview_then_apply_adds_every_hit_span_as_one_step_that_undo_and_redo_treat_whole() {
     let app = spawn_app().await;
-    let (c, csrf) = signed_in(&app, CODER).await;
+    let (c, csrf) = signed_in_on(&app, CODER, HITS_PAGE).await;
     let p = preview(&app, &c, "homework", CODE, "spans").await;
     let items = p["items"].as_array().unwrap();
     assert!(items.len() >= 5, "{p}");
@@ -196,7 +166,7 @@ async fn preview_then_apply_adds_every_hit_span_as_one_step_that_undo_and_redo_t
 #[tokio::test]
 async fn whole_response_scope_codes_each_answer_once_and_a_second_run_adds_nothing() {
     let app = spawn_app().await;
-    let (c, csrf) = signed_in(&app, CODER).await;
+    let (c, csrf) = signed_in_on(&app, CODER, HITS_PAGE).await;
     let p = preview(&app, &c, "homework", CODE, "whole").await;
     let n = p["items"].as_array().unwrap().len() as u64;
     assert_eq!(p["places"].as_u64().unwrap(), n);
@@ -228,7 +198,7 @@ async fn whole_response_scope_codes_each_answer_once_and_a_second_run_adds_nothi
 #[tokio::test]
 async fn a_member_removed_and_restored_in_between_is_still_undone_with_its_batch() {
     let app = spawn_app().await;
-    let (c, csrf) = signed_in(&app, CODER).await;
+    let (c, csrf) = signed_in_on(&app, CODER, HITS_PAGE).await;
     let (s, out) = call(
         &app,
         &c,
@@ -286,7 +256,7 @@ async fn code_hits_needs_a_signed_in_user_the_csrf_token_and_valid_choices() {
         .get(&anon, "/studies/rupture-study/search/code-hits?q=homework")
         .await;
     assert_eq!(r.status().as_u16(), 303);
-    let (c, csrf) = signed_in(&app, CODER).await;
+    let (c, csrf) = signed_in_on(&app, CODER, HITS_PAGE).await;
     let body = json!({"q": "homework", "code": CODE});
     // No token, wrong token: refused, nothing added.
     let (s, _) = call(&app, &c, "", "POST", HITS, Some(body.clone())).await;
@@ -404,7 +374,7 @@ async fn a_coder_with_a_20_percent_share_finds_and_codes_only_their_answers() {
     let rc = app.researcher().await;
     let rp = preview(&app, &rc, "the", CODE, "whole").await;
     let all_hits = rp["items"].as_array().unwrap().len();
-    let (c, csrf) = signed_in(&app, CODER).await;
+    let (c, csrf) = signed_in_on(&app, CODER, HITS_PAGE).await;
     let p = preview(&app, &c, "the", CODE, "whole").await;
     let items = p["items"].as_array().unwrap();
     assert!(!items.is_empty());
@@ -492,7 +462,7 @@ async fn in_blind_mode_the_preview_never_reveals_another_coders_codings() {
         .await
         .unwrap();
     assert!(app.store.coding_blind(StudyId(1)).await.unwrap());
-    let (a, acsrf) = signed_in(&app, CODER).await;
+    let (a, acsrf) = signed_in_on(&app, CODER, HITS_PAGE).await;
     let (s, out) = call(
         &app,
         &a,
@@ -505,7 +475,7 @@ async fn in_blind_mode_the_preview_never_reveals_another_coders_codings() {
     assert_eq!(s, 201, "{out}");
     let n = out["added"].as_u64().unwrap();
     // The second coder's preview: nothing skipped, no coder names, no ids of A's codings.
-    let (b, bcsrf) = signed_in(&app, SECOND).await;
+    let (b, bcsrf) = signed_in_on(&app, SECOND, HITS_PAGE).await;
     let p = preview(&app, &b, "homework", CODE, "spans").await;
     assert_eq!(p["skip"], 0);
     assert_eq!(p["add"].as_u64().unwrap(), n);
@@ -538,7 +508,7 @@ async fn in_blind_mode_the_preview_never_reveals_another_coders_codings() {
 #[tokio::test]
 async fn the_search_page_offers_code_all_hits_with_a_preview_page_and_a_csrf_form() {
     let app = spawn_app().await;
-    let (c, _) = signed_in(&app, CODER).await;
+    let (c, _) = signed_in_on(&app, CODER, HITS_PAGE).await;
     let (s, page) = app
         .get_text(&c, "/studies/rupture-study/search?q=homework")
         .await;

@@ -19,33 +19,6 @@ fn k(s: &str) -> Key {
     Key::parse(s).unwrap()
 }
 
-/// A signed-in client and its CSRF token (for the X-CSRF-Token header).
-async fn signed_in(app: &TestApp, who: (&str, &str)) -> (reqwest::Client, String) {
-    let c = app.client();
-    app.login(&c, who).await;
-    let csrf = app.csrf(&c, "/coding").await;
-    (c, csrf)
-}
-
-async fn call(
-    app: &TestApp,
-    c: &reqwest::Client,
-    csrf: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut rb = c.request(m, app.url(path)).header("x-csrf-token", csrf);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let s = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (s, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// Adds participant E1 with an answer holding emoji and Turkish letters;
 /// returns its response id.
 async fn emoji_response(app: &TestApp, c: &reqwest::Client) -> i64 {

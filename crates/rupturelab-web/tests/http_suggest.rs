@@ -15,33 +15,6 @@ use serde_json::{json, Value};
 const BASE: &str = "/api/v1/studies/rupture-study/coding";
 const SECOND: (&str, &str) = ("deniz", "coder-password-456");
 
-/// A signed-in client and its CSRF token (for the X-CSRF-Token header).
-async fn signed_in(app: &TestApp, who: (&str, &str)) -> (reqwest::Client, String) {
-    let c = app.client();
-    app.login(&c, who).await;
-    let csrf = app.csrf(&c, "/coding").await;
-    (c, csrf)
-}
-
-async fn call(
-    app: &TestApp,
-    c: &reqwest::Client,
-    csrf: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut rb = c.request(m, app.url(path)).header("x-csrf-token", csrf);
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let r = rb.send().await.unwrap();
-    let s = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (s, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 /// Switches blind mode (researcher).
 async fn set_blind(app: &TestApp, blind: bool) {
     let (r, csrf) = signed_in(app, RESEARCHER).await;

@@ -89,6 +89,133 @@ pub(super) async fn ensure_coder_conn(conn: &mut Conn, sid: i64, name: &Key) -> 
     .await?)
 }
 
+/// What adding a coding needs to know about its coder, read in one
+/// statement inside the write transaction (the add-coding hot path).
+struct CoderState {
+    id: i64,
+    /// A share assignment limits the coder to `coding_assigned`.
+    share: bool,
+    /// The response is among `coding_assigned` for this coder.
+    assigned: bool,
+    /// The coder applied this code to this span of the response already.
+    duplicate: bool,
+    /// The coder's log has undone steps (a redo stack to clear).
+    redo: bool,
+    /// Steps in the coder's log that are not undone.
+    steps: i64,
+}
+
+async fn coder_state(conn: &mut Conn, sid: i64, name: &Key, s: &Snapshot) -> Result<CoderState> {
+    let row: Option<(i64, Option<String>, bool, bool, bool, i64)> = sqlx::query_as(
+        "SELECT d.id, a.mode, \
+         EXISTS (SELECT 1 FROM coding_assigned s WHERE s.coder_id = d.id AND s.response_id = $3), \
+         EXISTS (SELECT 1 FROM codings c WHERE c.coder_id = d.id AND c.response_id = $3 AND c.code_id = $4 \
+           AND COALESCE(c.span_start, -1) = COALESCE($5, -1) AND COALESCE(c.span_end, -1) = COALESCE($6, -1)), \
+         EXISTS (SELECT 1 FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = TRUE), \
+         (SELECT COUNT(*) FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = FALSE) \
+         FROM coders d LEFT JOIN coder_assignments a ON a.coder_id = d.id \
+         WHERE d.study_id = $1 AND d.name = $2",
+    )
+    .bind(sid)
+    .bind(name.as_str())
+    .bind(s.response)
+    .bind(s.code)
+    .bind(s.span.map(|x| x.start as i64))
+    .bind(s.span.map(|x| x.end as i64))
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some((id, mode, assigned, duplicate, redo, steps)) => CoderState {
+            id,
+            share: mode.as_deref() == Some("share"),
+            assigned,
+            duplicate,
+            redo,
+            steps,
+        },
+        // A new coder: no assignment, no codings, an empty log.
+        None => CoderState {
+            id: ensure_coder_conn(conn, sid, name).await?,
+            share: false,
+            assigned: false,
+            duplicate: false,
+            redo: false,
+            steps: 0,
+        },
+    })
+}
+
+/// The assignment rule: a coder with a share assignment may add codings
+/// only to the responses assigned to them. Researchers (the `actor` is a
+/// researcher's account) are not bound by it, and the consensus layer
+/// never has an assignment. Checked inside the write transaction, so the
+/// rule and the insert see the same assignment; the users table is read
+/// only when the rule would refuse.
+async fn check_assigned(
+    conn: &mut Conn,
+    c: &CoderState,
+    name: &Key,
+    response: i64,
+    actor: &str,
+) -> Result<()> {
+    if !c.share || c.assigned {
+        return Ok(());
+    }
+    let researcher: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = $1 AND role = 'researcher'")
+            .bind(actor)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if researcher.is_some() {
+        return Ok(());
+    }
+    Err(StoreError::Forbidden(format!(
+        "response {response} is not among the responses assigned to {name}; ask the researcher to change the assignment"
+    )))
+}
+
+/// The response (as [`target`]) and the code's row id and whether it is
+/// codable (`None` if the codebook has no such code), in one statement.
+async fn target_and_code(
+    conn: &mut Conn,
+    sid: i64,
+    rid: i64,
+    path: &CodePath,
+) -> Result<Option<(CodingTarget, Option<(i64, bool)>)>> {
+    let Some(r) = sqlx::query(
+        "SELECT p.code, g.key, q.key, q.prompt, r.text, \
+         (SELECT k.id FROM codes k WHERE k.study_id = $2 AND k.path = $3), \
+         (SELECT k.codable FROM codes k WHERE k.study_id = $2 AND k.path = $3) \
+         FROM responses r \
+         JOIN participants p ON p.id = r.participant_id JOIN questions q ON q.id = r.question_id \
+         LEFT JOIN segments g ON g.id = r.segment_id \
+         WHERE r.id = $1 AND r.study_id = $2 AND q.kind = 'open'",
+    )
+    .bind(rid)
+    .bind(sid)
+    .bind(path.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let t = CodingTarget {
+        id: ResponseId(rid),
+        key: ResponseKey {
+            participant: key(r.get(0))?,
+            segment: r.get::<Option<String>, _>(1).map(key).transpose()?,
+            question: key(r.get(2))?,
+        },
+        prompt: r.get(3),
+        text: r.get::<Option<String>, _>(4).unwrap_or_default(),
+    };
+    let code = match (r.get::<Option<i64>, _>(5), r.get::<Option<bool>, _>(6)) {
+        (Some(id), Some(codable)) => Some((id, codable)),
+        _ => None,
+    };
+    Ok(Some((t, code)))
+}
+
 /// The response's key and text, if it is an open answer of the study.
 pub(super) async fn target(conn: &mut Conn, sid: i64, rid: i64) -> Result<Option<CodingTarget>> {
     let Some(r) = sqlx::query(
@@ -294,6 +421,22 @@ async fn entity(conn: &mut Conn, sid: i64, coding: i64, response: i64) -> Result
     Ok(format!("coding {coding} on {k}"))
 }
 
+/// What is known of a coder's undo log before a step is appended.
+struct Log {
+    /// It has undone steps (a redo stack to clear).
+    redo: bool,
+    /// Steps not undone.
+    steps: i64,
+}
+
+impl Log {
+    /// Nothing known: clear the redo stack and trim, as if both were due.
+    const UNKNOWN: Log = Log {
+        redo: true,
+        steps: UNDO_DEPTH,
+    };
+}
+
 /// Appends a step to the coder's log: it clears the redo stack and keeps
 /// the newest [`UNDO_DEPTH`] steps.
 async fn push_undo(
@@ -305,10 +448,39 @@ async fn push_undo(
     before: Option<&Snapshot>,
     after: Option<&Snapshot>,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM coding_undo WHERE coder_id = $1 AND undone = TRUE")
-        .bind(coder)
-        .execute(&mut *conn)
-        .await?;
+    push_undo_known(
+        conn,
+        sid,
+        coder,
+        coding,
+        response,
+        before,
+        after,
+        Log::UNKNOWN,
+    )
+    .await
+}
+
+/// [`push_undo`] with the log's state read beforehand in the same
+/// transaction: the redo stack is cleared only if there is one, and the log
+/// trimmed only once it would exceed [`UNDO_DEPTH`] steps.
+#[allow(clippy::too_many_arguments)]
+async fn push_undo_known(
+    conn: &mut Conn,
+    sid: i64,
+    coder: i64,
+    coding: i64,
+    response: i64,
+    before: Option<&Snapshot>,
+    after: Option<&Snapshot>,
+    log: Log,
+) -> Result<()> {
+    if log.redo {
+        sqlx::query("DELETE FROM coding_undo WHERE coder_id = $1 AND undone = TRUE")
+            .bind(coder)
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::query(
         "INSERT INTO coding_undo (study_id, coder_id, coding_id, response_id, before, after, undone, at) \
          VALUES ($1,$2,$3,$4,$5,$6,FALSE,$7)",
@@ -322,7 +494,10 @@ async fn push_undo(
     .bind(now())
     .execute(&mut *conn)
     .await?;
-    trim_undo(conn, coder).await
+    if log.steps + 1 > UNDO_DEPTH {
+        trim_undo(conn, coder).await?;
+    }
+    Ok(())
 }
 
 /// Keeps the newest [`UNDO_DEPTH`] steps of the coder's log (one index
@@ -564,7 +739,10 @@ pub(super) async fn add_coding_in(
     actor: &str,
     note: &str,
 ) -> Result<StoredCoding> {
-    let t = target(&mut *tx, sid, new.response.0)
+    // Two reads, then the writes: this is the hot path of coding. Checks in
+    // order: the response (404), the assignment rule (403), the span and
+    // the code (422), a duplicate (409).
+    let (t, code) = target_and_code(&mut *tx, sid, new.response.0, &new.code)
         .await?
         .ok_or_else(|| {
             not_found(format!(
@@ -572,16 +750,33 @@ pub(super) async fn add_coding_in(
                 new.response.0
             ))
         })?;
-    check_span(new.span, &t.text)?;
-    let code = codable_code(&mut *tx, sid, &new.code).await?;
-    let coder = ensure_coder_conn(&mut *tx, sid, &new.coder).await?;
     let snap = Snapshot {
         response: new.response.0,
-        code,
+        // No such code: no coding matches the id -1.
+        code: code.map_or(-1, |(id, _)| id),
         span: new.span,
         memo: new.memo.clone().filter(|m| !m.trim().is_empty()),
     };
-    if duplicate(&mut *tx, coder, &snap, -1).await? {
+    let c = coder_state(&mut *tx, sid, &new.coder, &snap).await?;
+    check_assigned(&mut *tx, &c, &new.coder, new.response.0, actor).await?;
+    check_span(new.span, &t.text)?;
+    match code {
+        None => {
+            return Err(invalid(format!(
+                "code: the codebook has no code `{}`; choose one of the codebook's codes",
+                new.code
+            )))
+        }
+        Some((_, false)) => {
+            return Err(invalid(format!(
+                "code: `{}` is a category, not a code that can be applied; choose one of its codes",
+                new.code
+            )))
+        }
+        Some((_, true)) => {}
+    }
+    let coder = c.id;
+    if c.duplicate {
         return Err(conflict(format!(
             "{} has already applied `{}` to this {} of {}; nothing was added",
             new.coder,
@@ -596,7 +791,20 @@ pub(super) async fn add_coding_in(
     }
     let created = now();
     let cid = insert_row_at(&mut *tx, sid, coder, &snap, created).await?;
-    push_undo(&mut *tx, sid, coder, cid, snap.response, None, Some(&snap)).await?;
+    push_undo_known(
+        &mut *tx,
+        sid,
+        coder,
+        cid,
+        snap.response,
+        None,
+        Some(&snap),
+        Log {
+            redo: c.redo,
+            steps: c.steps,
+        },
+    )
+    .await?;
     // The code's path and the row are known: no need to read them back.
     let detail = format!(
         "(none) → {} {} by {}{note}",

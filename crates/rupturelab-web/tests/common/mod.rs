@@ -227,3 +227,48 @@ pub fn location(r: &reqwest::Response) -> String {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
 }
+
+/// A signed-in client and its session's CSRF token (for the X-CSRF-Token
+/// header), read from the coding screen.
+pub async fn signed_in(app: &TestApp, who: (&str, &str)) -> (reqwest::Client, String) {
+    signed_in_on(app, who, "/coding").await
+}
+
+/// [`signed_in`], reading the CSRF token from the page `page`.
+pub async fn signed_in_on(
+    app: &TestApp,
+    who: (&str, &str),
+    page: &str,
+) -> (reqwest::Client, String) {
+    let c = app.client();
+    app.login(&c, who).await;
+    let csrf = app.csrf(&c, page).await;
+    (c, csrf)
+}
+
+/// A JSON API call: the status and the body (`Null` if it is not JSON).
+/// An empty `csrf` sends no X-CSRF-Token header.
+pub async fn call(
+    app: &TestApp,
+    c: &reqwest::Client,
+    csrf: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut rb = c.request(m, app.url(path));
+    if !csrf.is_empty() {
+        rb = rb.header("x-csrf-token", csrf);
+    }
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let s = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
