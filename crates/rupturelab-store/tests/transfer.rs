@@ -557,6 +557,7 @@ async fn a_trainee_account_of_the_same_name_in_the_target_is_kept_only_if_it_is_
         .await
         .unwrap();
     b.enrol_trainee_account(m, "deniz", "phc-someone-else", "x").await.unwrap();
+    b.enrol_trainee_account(m, "elif", "phc-elif", "x").await.unwrap();
     let before = b.export_database(None).await.unwrap();
     let err = copy(a.as_ref(), b.as_ref(), None).await.unwrap_err();
     assert!(matches!(&err, StoreError::Conflict(m) if m.contains("`deniz`")), "{err}");
@@ -570,6 +571,13 @@ async fn a_trainee_account_of_the_same_name_in_the_target_is_kept_only_if_it_is_
     assert_eq!(report.trainee_accounts_kept, ["deniz"]);
     let acc = b.trainee_account_by_name("deniz").await.unwrap().unwrap();
     assert_eq!(b.trainee_enrolments(acc.id).await.unwrap().len(), 2);
+    // A one-study export carries only that study's trainee accounts.
+    let copied = b.list_studies().await.unwrap().into_iter().find(|s| s.key == "rupture-study").unwrap();
+    let names = |e: &rupturelab_store::transfer::DatabaseExport| {
+        e.trainee_accounts.iter().map(|a| a.username.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(names(&b.export_database(Some(copied.id)).await.unwrap()), ["deniz"]);
+    assert_eq!(names(&b.export_database(Some(other)).await.unwrap()), ["deniz", "elif"]);
     a.close().await;
     b.close().await;
 }

@@ -181,6 +181,9 @@ async fn login(
         tracing::warn!(client = %ip, "login refused: too many failed attempts");
         return Err(Error::TooManyRequests);
     }
+    // Counted before the (queued, slow) password check and forgotten on
+    // success, so a burst of concurrent guesses cannot all slip past the limit.
+    state.login_limiter.fail(&ip).await;
     let user = auth
         .authenticate(Credentials {
             username: form.username.clone(),
@@ -189,7 +192,6 @@ async fn login(
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     let Some(user) = user else {
-        state.login_limiter.fail(&ip).await;
         tracing::info!(client = %ip, "failed login");
         let page = LoginPage {
             title: "Sign in — RuptureLab".into(),

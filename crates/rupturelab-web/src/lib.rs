@@ -99,6 +99,9 @@ pub(crate) struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
     pub login_limiter: Arc<security::RateLimiter>,
+    /// Failed trainee-account sign-ins (apart from staff sign-ins, so a
+    /// trainee's success never clears failures against staff passwords).
+    pub trainee_limiter: Arc<security::RateLimiter>,
     pub token_limiter: Arc<security::RateLimiter>,
     pub setup: Arc<setup::SetupToken>,
     pub suggest: Arc<suggest_api::SuggestCache>,
@@ -156,6 +159,12 @@ impl Application {
             store: store.clone(),
             login_limiter: Arc::new(security::RateLimiter::shared(
                 "login",
+                store.clone(),
+                config.login_attempts,
+                config.rate_window,
+            )),
+            trainee_limiter: Arc::new(security::RateLimiter::shared(
+                "trainee_login",
                 store.clone(),
                 config.login_attempts,
                 config.rate_window,

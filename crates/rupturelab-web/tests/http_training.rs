@@ -933,3 +933,33 @@ async fn the_study_report_has_a_training_section_once_a_module_has_exercises() {
     assert!(!md.contains("Zyxwv"), "nor their answers");
 }
 }
+
+db_test! {
+#[tokio::test]
+async fn a_trainee_sign_in_never_clears_failed_staff_sign_ins() {
+    let app = spawn_with(|c| c.login_attempts = 3).await;
+    let sup = app.researcher().await;
+    let module = create_module(&app, &sup).await;
+    let (_, _, pw) = enrol(&app, &sup, &module, &["deniz"]).await;
+    let c = app.client();
+    let staff = |password: &'static str| {
+        let (app, c) = (&app, &c);
+        async move {
+            let csrf = app.csrf(c, "/login").await;
+            app.post_form(c, "/login", &[("csrf", &csrf), ("username", RESEARCHER.0), ("password", password)])
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(staff("wrong one").await, 401);
+    assert_eq!(staff("wrong two").await, 401);
+    // A trainee signs in from the same address: staff failures still count.
+    assert_eq!(trainee_login(&app, &c, "deniz", &pw[0].1, "").await.status().as_u16(), 303);
+    assert_eq!(staff("wrong three").await, 401);
+    assert_eq!(staff(RESEARCHER.1).await, 429);
+    // And trainees have their own limit: staff failures do not lock them out.
+    let t = app.client();
+    assert_eq!(trainee_login(&app, &t, "deniz", &pw[0].1, "").await.status().as_u16(), 303);
+}
+}

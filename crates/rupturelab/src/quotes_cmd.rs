@@ -92,7 +92,7 @@ fn actor() -> String {
 }
 
 pub(crate) async fn open_study(db: &str, study: Option<&str>) -> Result<(Box<dyn Store>, StudyId)> {
-    if !std::path::Path::new(db).exists() {
+    if !rupturelab_store::is_postgres(db) && !std::path::Path::new(db).exists() {
         bail!("there is no study database `{db}`; name one with --db");
     }
     let store = open(db)

@@ -131,7 +131,6 @@ impl ReportArgs {
     }
 }
 
-/// `rupturelab report`; `stored` are the study's stored pins and exclusions.
 /// The study's training modules with their exercises (the report's
 /// training section; none when the study has no module).
 pub async fn stored_training(
@@ -144,6 +143,8 @@ pub async fn stored_training(
     Ok(training?)
 }
 
+/// `rupturelab report`; `stored` are the study's stored pins and exclusions,
+/// `training` its training modules.
 pub fn report(
     study: &StudyData,
     args: &ReportArgs,

@@ -48,11 +48,29 @@ pub(super) async fn export_on(conn: &mut Conn, only: Option<StudyId>) -> Result<
             revoked_at: r.get(4),
         });
     }
-    for r in
-        sqlx::query("SELECT username, password_hash, created_at FROM trainee_accounts ORDER BY id")
+    // A one-study export carries only the accounts enrolled in that study's
+    // modules: other studies' trainees stay where they are.
+    let accounts = match only {
+        None => {
+            sqlx::query(
+                "SELECT username, password_hash, created_at FROM trainee_accounts ORDER BY id",
+            )
             .fetch_all(&mut *conn)
             .await?
-    {
+        }
+        Some(sid) => {
+            sqlx::query(
+                "SELECT a.username, a.password_hash, a.created_at FROM trainee_accounts a \
+                 WHERE EXISTS (SELECT 1 FROM trainees t JOIN training_modules m ON m.id = t.module_id \
+                               WHERE t.account_id = a.id AND m.study_id = $1) \
+                 ORDER BY a.id",
+            )
+            .bind(sid.0)
+            .fetch_all(&mut *conn)
+            .await?
+        }
+    };
+    for r in accounts {
         out.trainee_accounts.push(TraineeAccountExport {
             username: r.get(0),
             password_hash: r.get(1),
