@@ -73,18 +73,24 @@ impl From<StoreError> for Error {
 
 /// Whether a database error means "the database is not reachable right now"
 /// (connection lost or refused, pool exhausted, server shutting down or
-/// starting up, SQLite busy) rather than a bug: such requests get 503.
+/// starting up, SQLite busy, a transaction rolled back to be retried)
+/// rather than a bug: such requests get 503.
 fn unreachable(e: &tower_sessions_sqlx_store::sqlx::Error) -> bool {
     use tower_sessions_sqlx_store::sqlx::Error as E;
     match e {
         E::PoolTimedOut | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
         E::Database(d) => d.code().is_some_and(|c| {
             // PostgreSQL: connection exceptions (08…), operator intervention
-            // (57P01-03: shutdown, crash, starting up), too many connections;
-            // SQLite: BUSY and LOCKED (primary codes 5 and 6).
+            // (57P01-03: shutdown, crash, starting up), too many connections,
+            // a transaction rolled back as a deadlock victim or by a
+            // serialization failure (40P01, 40001: nothing of it was saved,
+            // and repeating it succeeds); SQLite: BUSY and LOCKED (primary
+            // codes 5 and 6).
             c.starts_with("08")
                 || c.starts_with("57P")
                 || c == "53300"
+                || c == "40P01"
+                || c == "40001"
                 || c.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
         }),
         _ => false,
@@ -231,5 +237,62 @@ pub async fn bare_500_is_unavailable(
         ApiError(Error::Unavailable).into_response()
     } else {
         Error::Unavailable.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+    use tower_sessions_sqlx_store::sqlx;
+
+    /// A database error with just a code, as a driver reports it.
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Coded {}
+
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            self.0
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    fn status_of(code: &'static str) -> StatusCode {
+        Error::from(StoreError::Db(sqlx::Error::Database(Box::new(Coded(code))))).status()
+    }
+
+    #[test]
+    fn retriable_database_errors_are_503_and_others_500() {
+        // Connection lost, shutting down, deadlock victim, serialization
+        // failure, SQLite busy / locked (extended codes too).
+        for code in ["08006", "57P01", "53300", "40P01", "40001", "5", "6", "517"] {
+            assert_eq!(status_of(code), StatusCode::SERVICE_UNAVAILABLE, "{code}");
+        }
+        // A constraint the code should have checked is a bug: 500.
+        for code in ["23505", "42P01", "19"] {
+            assert_eq!(status_of(code), StatusCode::INTERNAL_SERVER_ERROR, "{code}");
+        }
     }
 }
