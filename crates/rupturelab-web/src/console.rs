@@ -177,13 +177,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Error> {
     let ip = addr.ip().to_string();
-    if state.login_limiter.blocked(&ip).await {
-        tracing::warn!(client = %ip, "login refused: too many failed attempts");
-        return Err(Error::TooManyRequests);
-    }
-    // Counted before the (queued, slow) password check and forgotten on
-    // success, so a burst of concurrent guesses cannot all slip past the limit.
-    state.login_limiter.fail(&ip).await;
+    let attempt = state.login_limiter.begin(&ip, &form.username).await?;
     let user = auth
         .authenticate(Credentials {
             username: form.username.clone(),
@@ -192,6 +186,7 @@ async fn login(
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;
     let Some(user) = user else {
+        state.login_limiter.failed(attempt).await;
         tracing::info!(client = %ip, "failed login");
         let page = LoginPage {
             title: "Sign in — RuptureLab".into(),
@@ -202,7 +197,7 @@ async fn login(
         };
         return Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
-    state.login_limiter.clear(&ip).await;
+    state.login_limiter.succeeded(attempt).await;
     auth.login(&user)
         .await
         .map_err(|e| Error::Internal(e.to_string()))?;

@@ -98,10 +98,10 @@ impl Config {
 pub(crate) struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
-    pub login_limiter: Arc<security::RateLimiter>,
+    pub login_limiter: Arc<security::SignInLimiter>,
     /// Failed trainee-account sign-ins (apart from staff sign-ins, so a
     /// trainee's success never clears failures against staff passwords).
-    pub trainee_limiter: Arc<security::RateLimiter>,
+    pub trainee_limiter: Arc<security::SignInLimiter>,
     pub token_limiter: Arc<security::RateLimiter>,
     pub setup: Arc<setup::SetupToken>,
     pub suggest: Arc<suggest_api::SuggestCache>,
@@ -157,14 +157,14 @@ impl Application {
             setup,
             suggest: Arc::default(),
             store: store.clone(),
-            login_limiter: Arc::new(security::RateLimiter::shared(
-                "login",
+            login_limiter: Arc::new(security::SignInLimiter::shared(
+                ("login", "login_name"),
                 store.clone(),
                 config.login_attempts,
                 config.rate_window,
             )),
-            trainee_limiter: Arc::new(security::RateLimiter::shared(
-                "trainee_login",
+            trainee_limiter: Arc::new(security::SignInLimiter::shared(
+                ("trainee_login", "trainee_login_name"),
                 store.clone(),
                 config.login_attempts,
                 config.rate_window,

@@ -266,14 +266,14 @@ impl RateLimiter {
             .is_some_and(|(n, since)| *n >= self.max && since.elapsed() < self.window)
     }
 
-    /// Records a failure of the key.
-    pub async fn fail(&self, key: &str) {
+    /// Records a failure of the key and returns its failures in the window.
+    pub async fn fail(&self, key: &str) -> u32 {
         if let Some((scope, store)) = &self.shared {
             match store
                 .rate_limit_fail(scope, key, now_ms(), self.window_ms())
                 .await
             {
-                Ok(_) => return,
+                Ok(n) => return u32::try_from(n).unwrap_or(u32::MAX),
                 Err(e) => {
                     tracing::warn!(cause = %e, "rate limit: database unreachable, counting in this process")
                 }
@@ -289,6 +289,7 @@ impl RateLimiter {
             *e = (0, Instant::now());
         }
         e.0 += 1;
+        e.0
     }
 
     /// Forgets a key's failures (after a success).
@@ -302,6 +303,86 @@ impl RateLimiter {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+    }
+}
+
+/// Sign-in limits, in two counters:
+///
+/// * per address **and user name**: `max` attempts in the window. An attempt
+///   is counted *before* the slow, queued password check and forgotten on
+///   success, so a burst of concurrent guesses at one account cannot slip
+///   past the limit, while colleagues signing in at the same moment from one
+///   office address (one NAT) never count against each other;
+/// * per address: `10 × max` failed attempts in the window, so one address
+///   cannot spray guesses over many user names. A success does not clear it.
+pub struct SignInLimiter {
+    max: u32,
+    name: RateLimiter,
+    address: RateLimiter,
+}
+
+/// A sign-in attempt that passed the limits; report how it ended.
+#[must_use = "report the attempt's outcome with succeeded() or failed()"]
+pub struct SignInAttempt {
+    ip: String,
+    key: String,
+}
+
+impl SignInLimiter {
+    /// Limits kept in the store under `scope` (per address) and
+    /// `name_scope` (per address and user name), shared by every process.
+    pub fn shared(
+        scopes: (&'static str, &'static str),
+        store: std::sync::Arc<dyn rupturelab_store::Store>,
+        max: u32,
+        window: Duration,
+    ) -> Self {
+        SignInLimiter {
+            max,
+            address: RateLimiter::shared(scopes.0, store.clone(), max.saturating_mul(10), window),
+            name: RateLimiter::shared(scopes.1, store, max, window),
+        }
+    }
+
+    /// Limits counted in this process only.
+    #[cfg(test)]
+    pub fn new(max: u32, window: Duration) -> Self {
+        SignInLimiter {
+            max,
+            address: RateLimiter::new(max.saturating_mul(10), window),
+            name: RateLimiter::new(max, window),
+        }
+    }
+
+    /// Starts an attempt of `name` from `ip`: `TooManyRequests` when the
+    /// address or the name from this address is over its limit.
+    pub async fn begin(&self, ip: &str, name: &str) -> Result<SignInAttempt, crate::Error> {
+        if self.address.blocked(ip).await {
+            tracing::warn!(client = %ip, "sign-in refused: too many failed attempts from this address");
+            return Err(crate::Error::TooManyRequests);
+        }
+        // User names are matched as typed (trimmed); lower-casing keeps
+        // "Ayla" and "ayla" on one counter.
+        let key = format!("{ip} {}", name.trim().to_lowercase());
+        if self.name.fail(&key).await > self.max {
+            tracing::warn!(client = %ip, "sign-in refused: too many attempts for one user name");
+            return Err(crate::Error::TooManyRequests);
+        }
+        Ok(SignInAttempt {
+            ip: ip.to_string(),
+            key,
+        })
+    }
+
+    /// The password was right: the name's attempts are forgotten.
+    pub async fn succeeded(&self, attempt: SignInAttempt) {
+        self.name.clear(&attempt.key).await;
+    }
+
+    /// The password was wrong: it stays counted for the name, and counts
+    /// for the address.
+    pub async fn failed(&self, attempt: SignInAttempt) {
+        self.address.fail(&attempt.ip).await;
     }
 }
 
@@ -325,6 +406,42 @@ mod tests {
         short.fail("x").await;
         std::thread::sleep(Duration::from_millis(5));
         assert!(!short.blocked("x").await);
+    }
+
+    #[tokio::test]
+    async fn sign_ins_are_limited_per_name_and_per_address() {
+        let l = SignInLimiter::new(2, Duration::from_secs(60));
+        // Two wrong attempts at one name; the third attempt is refused
+        // before any password check, even with the right password.
+        for _ in 0..2 {
+            let a = l.begin("1.2.3.4", "ayla").await.unwrap();
+            l.failed(a).await;
+        }
+        assert!(
+            l.begin("1.2.3.4", "Ayla ").await.is_err(),
+            "same name, any case"
+        );
+        // Colleagues at the same address are not affected, however many.
+        for i in 0..15 {
+            let a = l.begin("1.2.3.4", &format!("coder{i}")).await.unwrap();
+            l.succeeded(a).await;
+        }
+        // Attempts still running count: three concurrent guesses at one
+        // name cannot all pass a limit of two.
+        let a1 = l.begin("5.6.7.8", "burak").await.unwrap();
+        let a2 = l.begin("5.6.7.8", "burak").await.unwrap();
+        assert!(l.begin("5.6.7.8", "burak").await.is_err());
+        l.succeeded(a1).await;
+        l.failed(a2).await;
+        // A success forgets the name's attempts.
+        let a = l.begin("5.6.7.8", "burak").await.unwrap();
+        l.succeeded(a).await;
+        // Spraying many names from one address stops at 10 × max failures.
+        for i in 0..20 {
+            let a = l.begin("9.9.9.9", &format!("guess{i}")).await.unwrap();
+            l.failed(a).await;
+        }
+        assert!(l.begin("9.9.9.9", "someone-else").await.is_err());
     }
 
     #[test]

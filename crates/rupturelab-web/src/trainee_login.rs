@@ -321,13 +321,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Error> {
     let ip = addr.ip().to_string();
-    if state.trainee_limiter.blocked(&ip).await {
-        tracing::warn!(client = %ip, "trainee sign-in refused: too many failed attempts");
-        return Err(Error::TooManyRequests);
-    }
-    // Counted before the (queued, slow) password check and forgotten on
-    // success, so a burst of concurrent guesses cannot all slip past the limit.
-    state.trainee_limiter.fail(&ip).await;
+    let attempt = state.trainee_limiter.begin(&ip, &form.username).await?;
     let u = lui(&headers);
     let account = state
         .store
@@ -337,11 +331,12 @@ async fn login(
     let ok = verify_password(form.password, hash).await;
     let next = trainee_next(form.next.as_deref());
     let Some(account) = account.filter(|_| ok) else {
+        state.trainee_limiter.failed(attempt).await;
         tracing::info!(client = %ip, "failed trainee sign-in");
         let page = login_page(&session, u, next, Some(u.wrong.into())).await?;
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
-    state.trainee_limiter.clear(&ip).await;
+    state.trainee_limiter.succeeded(attempt).await;
     // A new session id at sign-in (no fixation), a fresh CSRF token.
     session.cycle_id().await.map_err(|e| Error::session(&e))?;
     let _ = session.remove::<String>("csrf").await;
@@ -411,14 +406,13 @@ async fn change_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, Error> {
     let ip = addr.ip().to_string();
-    if state.trainee_limiter.blocked(&ip).await {
-        return Err(Error::TooManyRequests);
-    }
+    let attempt = state.trainee_limiter.begin(&ip, &account.username).await?;
     let u = lui(&headers);
-    state.trainee_limiter.fail(&ip).await;
     let current_ok = verify_password(form.current, Some(account.password_hash.clone())).await;
     if current_ok {
-        state.trainee_limiter.clear(&ip).await;
+        state.trainee_limiter.succeeded(attempt).await;
+    } else {
+        state.trainee_limiter.failed(attempt).await;
     }
     let error = if !current_ok {
         Some(u.wrong_current.to_string())

@@ -232,6 +232,62 @@ async fn login_is_rate_limited_per_client_address() {
 }
 
 db_test! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn colleagues_signing_in_at_once_from_one_address_are_not_refused() {
+    // A lab behind one address: twelve coders sign in at the same moment,
+    // with a limit of 3 attempts. Attempts are counted per user name, so
+    // none of them is refused (they were, when the count was per address).
+    let app = spawn_with(|c| c.login_attempts = 3).await;
+    let names: Vec<String> = (0..12).map(|i| format!("coder-{i}")).collect();
+    for n in &names {
+        accounts::create_user(app.store.as_ref(), n, Role::Coder, "a long password")
+            .await
+            .unwrap();
+    }
+    let mut clients = Vec::new();
+    for _ in &names {
+        let c = app.client();
+        let csrf = app.csrf(&c, "/login").await;
+        clients.push((c, csrf));
+    }
+    // Each request is its own task, so they run at once.
+    let post = |c: &reqwest::Client, csrf: &str, name: &str, password: &str| {
+        let form = [
+            ("csrf", csrf.to_string()),
+            ("username", name.to_string()),
+            ("password", password.to_string()),
+        ];
+        let rb = c.post(app.url("/login")).form(&form);
+        tokio::spawn(async move { rb.send().await.unwrap().status().as_u16() })
+    };
+    let mut tasks = Vec::new();
+    for (n, (c, csrf)) in names.iter().zip(&clients) {
+        tasks.push(post(c, csrf, n, "a long password"));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
+
+    // Concurrent guesses at one account are counted before the password
+    // check: of eight at once, at most three are checked.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let c = app.client();
+        let csrf = app.csrf(&c, "/login").await;
+        tasks.push(post(&c, &csrf, RESEARCHER.0, &format!("guess {i}")));
+    }
+    let mut guesses = Vec::new();
+    for t in tasks {
+        guesses.push(t.await.unwrap());
+    }
+    assert!(guesses.iter().filter(|s| **s == 401).count() <= 3, "{guesses:?}");
+    assert!(guesses.iter().all(|s| *s == 401 || *s == 429), "{guesses:?}");
+}
+}
+
+db_test! {
 #[tokio::test]
 async fn unknown_participant_tokens_are_rate_limited() {
     let app = spawn_with(|c| c.token_attempts = 5).await;
