@@ -156,9 +156,7 @@ def rl_jobs(port, n, offset):
 
 def rl_worker(args):
     port, user, jobs, barrier = args
-    c = rl_login(port, user)
-    if barrier is not None:
-        barrier.wait()
+    c = signed_in_or_abort(lambda: rl_login(port, user), barrier)
     lat = []
     for rid, code, a, b in jobs:
         t = time.perf_counter()
@@ -215,9 +213,7 @@ def tg_setup(port, token, texts):
 
 def tg_worker(args):
     port, token, project, jobs, barrier = args
-    c = tg_login(port, token)
-    if barrier is not None:
-        barrier.wait()
+    c = signed_in_or_abort(lambda: tg_login(port, token), barrier)
     lat = []
     for doc, tag, a, b in jobs:
         t = time.perf_counter()
@@ -238,12 +234,31 @@ def stats(lat):
     return statistics.median(lat) * 1000, pick(0.90), pick(0.99)
 
 
+def signed_in_or_abort(login, barrier):
+    """Signs a concurrent client in, then waits for the others. A client that
+    cannot sign in breaks the barrier, so the run stops with its error
+    instead of waiting for ever."""
+    try:
+        c = login()
+    except BaseException:
+        if barrier is not None:
+            barrier.abort()
+        raise
+    if barrier is not None:
+        barrier.wait(timeout=600)
+    return c
+
+
 def concurrent(worker, make_args, clients):
     ctx = mp.get_context("fork")
     barrier = ctx.Manager().Barrier(clients + 1)
     with ctx.Pool(clients) as pool:
         res = pool.map_async(worker, [make_args(i, barrier) for i in range(clients)])
-        barrier.wait()
+        try:
+            barrier.wait(timeout=600)
+        except Exception:
+            res.get(timeout=60)  # the client's own error, if it has one
+            raise
         t0 = time.perf_counter()
         lats = res.get()
         wall = time.perf_counter() - t0

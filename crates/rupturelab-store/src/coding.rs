@@ -51,6 +51,24 @@ pub struct NewCoding {
     pub memo: Option<String>,
 }
 
+/// Resolves a client's span against the response text the client has not
+/// sent (e.g. UTF-16 offsets from a browser): `Ok(None)` = the whole
+/// response, `Err(message)` = an invalid span (the message names the field).
+pub type SpanResolver<'a> =
+    &'a (dyn Fn(&str) -> std::result::Result<Option<Span>, String> + Send + Sync);
+
+/// A coding added by `Store::add_coding_by_key`: its study, the coding, and
+/// the text of its response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddedCoding {
+    /// The study's row id.
+    pub study: crate::StudyId,
+    /// The new coding.
+    pub coding: StoredCoding,
+    /// The response's text (the span's offsets refer to it).
+    pub text: String,
+}
+
 /// A change to a coding; `None` fields stay as they are.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct CodingChange {

@@ -38,8 +38,9 @@ pub use codebook::{
     MergeOutcome, NewCode, StoredCode,
 };
 pub use coding::{
-    Assignment, CoderStatus, CodingChange, CodingId, CodingSetup, CodingTarget, MemoOn, NewCoding,
-    QueueFilter, QueueItem, ResponseId, StoredCoding, StoredMemo, UndoOutcome,
+    AddedCoding, Assignment, CoderStatus, CodingChange, CodingId, CodingSetup, CodingTarget,
+    MemoOn, NewCoding, QueueFilter, QueueItem, ResponseId, SpanResolver, StoredCoding, StoredMemo,
+    UndoOutcome,
 };
 pub use report::{QuoteRule, QuoteRuleKind};
 pub use search_coding::{CodableResponse, HitCoding, HitCodingOutcome};
@@ -290,6 +291,19 @@ pub trait Store: Send + Sync {
     /// `Forbidden` if the coder has a share assignment that leaves the
     /// response out (unless `actor` is a researcher's account).
     async fn add_coding(&self, id: StudyId, new: &NewCoding, actor: &str) -> Result<StoredCoding>;
+    /// [`Store::add_coding`] for a client that names the study by its key
+    /// and gives its span against a text it has not read (`new.span` is
+    /// ignored; `span` resolves it, its error is `Invalid`). The coding
+    /// API's hot path: the study, the response, the code, the coder's state
+    /// and the writes take one read and one write statement in one
+    /// transaction on SQLite. `NoSuchStudy` if no study has the key.
+    async fn add_coding_by_key(
+        &self,
+        study: &str,
+        new: &NewCoding,
+        span: SpanResolver<'_>,
+        actor: &str,
+    ) -> Result<AddedCoding>;
     /// Changes a coding if its version is still `seen_version` (else
     /// `Conflict`, nothing changed); records an audit event and an undo step.
     async fn update_coding(

@@ -242,6 +242,16 @@ macro_rules! sql_store_impl {
                 let _queue = self.coding_writes.lock().await;
                 coding::add_coding(&self.pool, id, new, actor).await
             }
+            async fn add_coding_by_key(
+                &self,
+                study: &str,
+                new: &NewCoding,
+                span: SpanResolver<'_>,
+                actor: &str,
+            ) -> Result<AddedCoding> {
+                let _queue = self.coding_writes.lock().await;
+                coding::add_coding_by_key(&self.pool, study, new, span, actor).await
+            }
             async fn update_coding(
                 &self,
                 id: StudyId,

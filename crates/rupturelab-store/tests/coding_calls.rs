@@ -701,10 +701,18 @@ async fn the_undo_log_is_trimmed_to_its_depth_by_adds() {
             if n == UNDO_DEPTH + 3 {
                 break 'outer;
             }
-            store
-                .add_coding(id, &deniz(i.id, c.as_str(), None), "deniz")
-                .await
-                .unwrap();
+            // Both adds, the API's by-key one and the plain one, keep the log.
+            if n % 2 == 0 {
+                store
+                    .add_coding(id, &deniz(i.id, c.as_str(), None), "deniz")
+                    .await
+                    .unwrap();
+            } else {
+                store
+                    .add_coding_by_key("rupture-study", &deniz(i.id, c.as_str(), None), &|_: &str| Ok(None), "deniz")
+                    .await
+                    .unwrap();
+            }
             n += 1;
         }
     }
@@ -721,7 +729,12 @@ async fn the_undo_log_is_trimmed_to_its_depth_by_adds() {
     );
     let last = items.last().unwrap().id;
     store
-        .add_coding(id, &deniz(last, codes[0].as_str(), Some((0, 1))), "deniz")
+        .add_coding_by_key(
+            "rupture-study",
+            &deniz(last, codes[0].as_str(), None),
+            &|_: &str| Ok(Some(Span { start: 0, end: 1 })),
+            "deniz",
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -729,4 +742,105 @@ async fn the_undo_log_is_trimmed_to_its_depth_by_adds() {
         (UNDO_DEPTH, 0)
     );
 }
+}
+
+db_test! {
+#[tokio::test]
+async fn adding_by_study_key_checks_and_writes_as_add_coding_does() {
+    let (_d, store, id) = setup().await;
+    let item = first_open(store.as_ref(), id).await;
+    let book = store.coding_codebook(id).await.unwrap();
+    let code = book.iter().find(|c| c.codable).unwrap().path.clone();
+    let category = book.iter().find(|c| !c.codable).unwrap().path.clone();
+    let text = store.coding_target(id, item.id).await.unwrap().unwrap().text;
+    let whole = |_: &str| Ok(None);
+    let deniz = |resp, code: &str| NewCoding {
+        coder: k("deniz"),
+        ..new(resp, code, None)
+    };
+    let before = coding_events(store.as_ref(), id).await;
+
+    // Refusals, in the order of add_coding's checks; nothing is written.
+    let e = store
+        .add_coding_by_key("no-such-study", &deniz(item.id, code.as_str()), &whole, "deniz")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NoSuchStudy(_)), "{e}");
+    let e = store
+        .add_coding_by_key("rupture-study", &deniz(ResponseId(999_999), code.as_str()), &whole, "deniz")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+    let e = store
+        .add_coding_by_key("rupture-study", &deniz(item.id, code.as_str()), &|_: &str| Err("start16: half an emoji".into()), "deniz")
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(m) if m == "start16: half an emoji"), "{e}");
+    let past = text.chars().count() + 1;
+    let e = store
+        .add_coding_by_key("rupture-study", &deniz(item.id, code.as_str()), &move |_: &str| Ok(Some(Span { start: 0, end: past })), "deniz")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+    for bad in [category.as_str(), "No/Such/Code"] {
+        let e = store
+            .add_coding_by_key("rupture-study", &deniz(item.id, bad), &whole, "deniz")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Invalid(_)), "{bad}: {e}");
+    }
+    assert_eq!(coding_events(store.as_ref(), id).await, before);
+    assert!(!store.coders(id).await.unwrap().contains(&k("deniz")), "no coder made by a refusal");
+
+    // A new coder's first coding: the coder, the row, the text, the audit
+    // event and the undo step.
+    let seen = std::sync::Mutex::new(String::new());
+    let span = |t: &str| {
+        *seen.lock().unwrap() = t.to_string();
+        Ok(Some(Span { start: 1, end: 4 }))
+    };
+    let added = store
+        .add_coding_by_key("rupture-study", &deniz(item.id, code.as_str()), &span, "deniz")
+        .await
+        .unwrap();
+    assert_eq!(added.study, id);
+    assert_eq!(added.text, text);
+    assert_eq!(*seen.lock().unwrap(), text, "the span is resolved against the response's text");
+    assert_eq!(added.coding.span, Some(Span { start: 1, end: 4 }));
+    assert_eq!(store.coding(id, added.coding.id).await.unwrap(), Some(added.coding.clone()));
+    assert_eq!(store.undo_depth(id, &k("deniz")).await.unwrap(), (1, 0));
+    let f = AuditFilter {
+        action: Some("coding.add".into()),
+        actor: Some("deniz".into()),
+        ..AuditFilter::default()
+    };
+    let (events, n) = store.audit_page(id, &f, 0, 10).await.unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(events[0].entity, format!("coding {} on {}", added.coding.id.0, item.key));
+    assert_eq!(events[0].detail, format!("(none) → {code} [1, 4) by deniz"));
+
+    // The same code on the same span again: a conflict that writes nothing.
+    let after = coding_events(store.as_ref(), id).await;
+    let e = store
+        .add_coding_by_key("rupture-study", &deniz(item.id, code.as_str()), &span, "deniz")
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("already applied")), "{e}");
+    assert_eq!(coding_events(store.as_ref(), id).await, after);
+    assert_eq!(store.undo_depth(id, &k("deniz")).await.unwrap(), (1, 0));
+    assert_eq!(store.response_codings(id, item.id).await.unwrap().iter().filter(|c| c.coder == k("deniz")).count(), 1);
+
+    // Its undo step takes it away again.
+    store.undo_coding(id, &k("deniz"), "deniz").await.unwrap();
+    assert_eq!(store.coding(id, added.coding.id).await.unwrap(), None);
+}
+}
+
+/// How many `coding.*` audit events the study has.
+async fn coding_events(store: &dyn Store, id: StudyId) -> i64 {
+    let f = AuditFilter {
+        action: Some("coding".into()),
+        ..AuditFilter::default()
+    };
+    store.audit_page(id, &f, 0, 10).await.unwrap().1
 }

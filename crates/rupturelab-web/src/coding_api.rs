@@ -488,22 +488,26 @@ async fn add_coding(
     Json(b): Json<AddIn>,
 ) -> ApiResult {
     let c = Coder::of(user)?;
-    let info = study_by_key(&state, &study).await?;
-    let text = target_text(&state, &info, id).await?;
-    // A coder with a share codes only the responses assigned to them: the
-    // store checks that inside its write transaction (403 `Forbidden`).
+    // The hot path of coding: the store finds the study by its key, reads
+    // the response, checks the assignment rule (403), resolves the span
+    // against the text and writes, all in one transaction.
     let new = NewCoding {
         coder: c.key.clone(),
         response: ResponseId(id),
         code: parse_code(&b.code)?,
-        span: b.span.resolve(&text)?,
+        span: None,
         memo: b.memo,
     };
-    let row = state
+    let span = |text: &str| b.span.resolve(text).map_err(|e| e.to_string());
+    let added = state
         .store
-        .add_coding(info.id, &new, &c.user.username)
+        .add_coding_by_key(&study, &new, &span, &c.user.username)
         .await?;
-    Ok((StatusCode::CREATED, Json(coding_json(&row, &text, &c.key))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(coding_json(&added.coding, &added.text, &c.key)),
+    )
+        .into_response())
 }
 
 #[derive(Debug, serde::Deserialize)]

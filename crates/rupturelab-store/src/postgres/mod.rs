@@ -112,6 +112,9 @@ const FOR_UPDATE: &str = " FOR UPDATE";
 /// as new responses and audit events, are not held up).
 const LOCK_STUDY: &str = " FOR NO KEY UPDATE";
 
+/// A prepared statement holds one command: no multi-statement queries.
+const MULTI_STATEMENT: bool = false;
+
 /// Starts a write transaction (READ COMMITTED; rows are locked as read).
 async fn begin_write(pool: &Pool) -> Result<Tx<'static>> {
     let mut tx = pool.begin().await?;

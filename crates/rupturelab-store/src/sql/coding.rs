@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use rupturelab_core::*;
 use sqlx::Row;
 
-use super::{begin_write, invalid, key, Conn, Db, DbRow, Pool};
+use super::{begin_write, invalid, key, Conn, Db, DbRow, Pool, MULTI_STATEMENT};
 use crate::coding::*;
 use crate::{Result, StoreError, StudyId};
 
@@ -727,6 +727,241 @@ pub(super) async fn add_coding(
     let row = add_coding_in(&mut tx, id.0, new, actor, "").await?;
     tx.commit().await?;
     Ok(row)
+}
+
+pub(super) async fn add_coding_by_key(
+    pool: &Pool,
+    study: &str,
+    new: &NewCoding,
+    span: SpanResolver<'_>,
+    actor: &str,
+) -> Result<AddedCoding> {
+    let mut tx = begin_write(pool).await?;
+    let added = add_by_key_in(&mut tx, study, new, span, actor).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// What [`add_by_key_in`] reads in its one statement.
+type ByKeyRow = (
+    i64,            // study id
+    Option<String>, // question kind ('open' for a codable response)
+    Option<String>, // participant code
+    Option<String>, // segment key
+    Option<String>, // question key
+    Option<String>, // text
+    Option<i64>,    // code id
+    Option<bool>,   // code codable
+    Option<i64>,    // coder id
+    Option<String>, // assignment mode
+    bool,           // response assigned to the coder
+    bool,           // coder has undone steps
+    i64,            // coder's steps not undone
+);
+
+/// The coding API's add: one read (the study by key, the response, the
+/// code, the coder's state), then the writes — on SQLite in one
+/// multi-statement query whose first insert refuses a duplicate itself.
+/// Checks as [`add_coding_in`]: study and response (404), assignment
+/// (403), span and code (422), duplicate (409).
+async fn add_by_key_in(
+    tx: &mut Conn,
+    study: &str,
+    new: &NewCoding,
+    resolve: SpanResolver<'_>,
+    actor: &str,
+) -> Result<AddedCoding> {
+    let row: Option<ByKeyRow> = sqlx::query_as(
+        "SELECT st.id, q.kind, p.code, g.key, q.key, r.text, k.id, k.codable, d.id, a.mode, \
+         EXISTS (SELECT 1 FROM coding_assigned s WHERE s.coder_id = d.id AND s.response_id = r.id), \
+         EXISTS (SELECT 1 FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = TRUE), \
+         (SELECT COUNT(*) FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = FALSE) \
+         FROM studies st \
+         LEFT JOIN responses r ON r.id = $2 AND r.study_id = st.id \
+         LEFT JOIN questions q ON q.id = r.question_id \
+         LEFT JOIN participants p ON p.id = r.participant_id \
+         LEFT JOIN segments g ON g.id = r.segment_id \
+         LEFT JOIN codes k ON k.study_id = st.id AND k.path = $3 \
+         LEFT JOIN coders d ON d.study_id = st.id AND d.name = $4 \
+         LEFT JOIN coder_assignments a ON a.coder_id = d.id \
+         WHERE st.key = $1",
+    )
+    .bind(study)
+    .bind(new.response.0)
+    .bind(new.code.as_str())
+    .bind(new.coder.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((
+        sid,
+        kind,
+        pcode,
+        segment,
+        question,
+        text,
+        code_id,
+        codable,
+        coder,
+        mode,
+        assigned,
+        redo,
+        steps,
+    )) = row
+    else {
+        return Err(StoreError::NoSuchStudy(study.to_string()));
+    };
+    let (Some("open"), Some(pcode), Some(question)) = (kind.as_deref(), pcode, question) else {
+        return Err(not_found(format!(
+            "response: the study has no open answer with id {}",
+            new.response.0
+        )));
+    };
+    let rkey = ResponseKey {
+        participant: key(pcode)?,
+        segment: segment.map(key).transpose()?,
+        question: key(question)?,
+    };
+    let text = text.unwrap_or_default();
+    let mut c = CoderState {
+        id: coder.unwrap_or(-1),
+        share: mode.as_deref() == Some("share"),
+        assigned,
+        duplicate: false,
+        redo,
+        steps,
+    };
+    check_assigned(&mut *tx, &c, &new.coder, new.response.0, actor).await?;
+    let span = resolve(&text).map_err(invalid)?;
+    check_span(span, &text)?;
+    let code = match (code_id, codable) {
+        (Some(id), Some(true)) => id,
+        (Some(_), _) => {
+            return Err(invalid(format!(
+                "code: `{}` is a category, not a code that can be applied; choose one of its codes",
+                new.code
+            )))
+        }
+        (None, _) => {
+            return Err(invalid(format!(
+                "code: the codebook has no code `{}`; choose one of the codebook's codes",
+                new.code
+            )))
+        }
+    };
+    if coder.is_none() {
+        c.id = ensure_coder_conn(&mut *tx, sid, &new.coder).await?;
+    }
+    let snap = Snapshot {
+        response: new.response.0,
+        code,
+        span,
+        memo: new.memo.clone().filter(|m| !m.trim().is_empty()),
+    };
+    let created = now();
+    let entity = format!(" on {rkey}");
+    let detail = format!(
+        "(none) → {} {} by {}",
+        new.code,
+        span_text(snap.span),
+        new.coder
+    );
+    let duplicate = || {
+        conflict(format!(
+            "{} has already applied `{}` to this {} of {}; nothing was added",
+            new.coder,
+            new.code,
+            if span.is_some() { "span" } else { "response" },
+            rkey
+        ))
+    };
+    let cid = if MULTI_STATEMENT {
+        // One query: the coding (none if it would duplicate one), then, only
+        // if it was inserted (changes() = 1), its undo step and its audit
+        // event; the redo stack and the log's oldest steps go last.
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, version, created_at, updated_at) \
+             SELECT $1,$2,$3,$4,$5,$6,$7,1,$8,$8 WHERE NOT EXISTS (SELECT 1 FROM codings c WHERE c.coder_id = $4 \
+               AND c.response_id = $2 AND c.code_id = $3 \
+               AND COALESCE(c.span_start, -1) = COALESCE($5, -1) AND COALESCE(c.span_end, -1) = COALESCE($6, -1)) \
+             RETURNING id; \
+             INSERT INTO coding_undo (study_id, coder_id, coding_id, response_id, before, after, undone, at) \
+             SELECT $1,$4,last_insert_rowid(),$2,NULL,$9,FALSE,$8 WHERE changes() = 1; \
+             INSERT INTO audit_events (study_id, at, actor, action, entity, detail) \
+             SELECT $1,$8,$10,'coding.add','coding ' || CAST(u.coding_id AS TEXT) || $11,$12 \
+             FROM coding_undo u WHERE u.id = last_insert_rowid() AND changes() = 1; \
+             DELETE FROM coding_undo WHERE $13 AND coder_id = $4 AND undone = TRUE; \
+             DELETE FROM coding_undo WHERE $14 AND coder_id = $4 AND id <= \
+               (SELECT id FROM coding_undo WHERE coder_id = $4 ORDER BY id DESC LIMIT 1 OFFSET $15)",
+        )
+        .bind(sid)
+        .bind(snap.response)
+        .bind(snap.code)
+        .bind(c.id)
+        .bind(snap.span.map(|x| x.start as i64))
+        .bind(snap.span.map(|x| x.end as i64))
+        .bind(&snap.memo)
+        .bind(created)
+        .bind(snap.to_json())
+        .bind(actor)
+        .bind(&entity)
+        .bind(&detail)
+        .bind(c.redo)
+        .bind(c.steps + 1 > UNDO_DEPTH)
+        .bind(UNDO_DEPTH)
+        .fetch_all(&mut *tx)
+        .await?;
+        // The transaction is dropped (rolled back) with the error.
+        *ids.first().ok_or_else(duplicate)?
+    } else {
+        c.duplicate = duplicate_of_new(&mut *tx, c.id, &snap).await?;
+        if c.duplicate {
+            return Err(duplicate());
+        }
+        let cid = insert_row_at(&mut *tx, sid, c.id, &snap, created).await?;
+        push_undo_known(
+            &mut *tx,
+            sid,
+            c.id,
+            cid,
+            snap.response,
+            None,
+            Some(&snap),
+            Log {
+                redo: c.redo,
+                steps: c.steps,
+            },
+        )
+        .await?;
+        audit(
+            &mut *tx,
+            sid,
+            actor,
+            "coding.add",
+            format!("coding {cid}{entity}"),
+            detail,
+        )
+        .await?;
+        cid
+    };
+    Ok(AddedCoding {
+        study: StudyId(sid),
+        coding: StoredCoding {
+            id: CodingId(cid),
+            response: new.response,
+            coder: new.coder.clone(),
+            code: new.code.clone(),
+            span: snap.span,
+            memo: snap.memo,
+            version: 1,
+            created_at: Timestamp(created),
+        },
+        text,
+    })
+}
+
+/// Whether the coder applied the snapshot's code to its span already.
+async fn duplicate_of_new(conn: &mut Conn, coder: i64, s: &Snapshot) -> Result<bool> {
+    duplicate(conn, coder, s, -1).await
 }
 
 /// Adds a coding inside the caller's write transaction (its undo step and
