@@ -834,6 +834,20 @@ async fn reset_password(
         .store
         .set_trainee_password(account, &hash_password(password.clone()).await?)
         .await?;
+    // Who reset whose password, and when; never the password.
+    state
+        .store
+        .record_audit(
+            info.id,
+            &rupturelab_core::AuditEvent {
+                at: rupturelab_core::Timestamp::now(),
+                actor: user.username.clone(),
+                action: "training.trainee.password".into(),
+                entity: format!("trainee {code} of module {module}"),
+                detail: "new password issued; its open sessions ended".into(),
+            },
+        )
+        .await?;
     let mut issued = Issued::new(&state, &headers);
     issued.accounts.push((code.clone(), password));
     let page = dashboard_view(

@@ -901,7 +901,13 @@ async fn trainee_accounts_sign_in_see_all_their_modules_and_only_their_own_work(
     // Nothing secret in the audit trail.
     let audit = app.store.load_study(rupturelab_store::StudyId(1)).await.unwrap().audit;
     assert_eq!(audit.iter().filter(|e| e.action == "training.trainee.enrol").count(), 3);
-    assert!(audit.iter().all(|e| !e.detail.contains(&deniz_pw) && !e.detail.contains(&elif_pw)));
+    let resets: Vec<_> = audit.iter().filter(|e| e.action == "training.trainee.password").collect();
+    assert_eq!(resets.len(), 1, "the reset is in the audit trail");
+    assert_eq!(resets[0].actor, RESEARCHER.0);
+    assert!(resets[0].entity.starts_with("trainee deniz of module "), "{}", resets[0].entity);
+    assert!(audit.iter().all(|e| {
+        [&deniz_pw, &elif_pw, &reset[0].1].iter().all(|pw| !e.detail.contains(pw.as_str()) && !e.entity.contains(pw.as_str()))
+    }));
 }
 }
 
