@@ -530,6 +530,28 @@ fn p_value(p: f64) -> String {
     }
 }
 
+/// The module's dashboard after a supervisor's action, with its message.
+async fn dashboard_after(
+    state: &AppState,
+    (user, session): (&rupturelab_store::User, &Session),
+    (info, m): (&StudyInfo, &TrainingModule),
+    issued: Issued,
+    message: String,
+) -> Result<Response, Error> {
+    let page = dashboard_view(
+        state,
+        user,
+        session,
+        info,
+        m,
+        Source::Either,
+        issued,
+        Some(message),
+    )
+    .await?;
+    Ok(render(&page)?.into_response())
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn dashboard_view(
     state: &AppState,
@@ -796,18 +818,7 @@ async fn enrol_accounts(
             existing.join(", ")
         ));
     }
-    let page = dashboard_view(
-        &state,
-        &user,
-        &session,
-        &info,
-        &m,
-        Source::Either,
-        issued,
-        Some(msg),
-    )
-    .await?;
-    Ok(render(&page)?.into_response())
+    dashboard_after(&state, (&user, &session), (&info, &m), issued, msg).await
 }
 
 /// Gives a trainee account a new password (shown once); its sessions end.
@@ -850,20 +861,9 @@ async fn reset_password(
         .await?;
     let mut issued = Issued::new(&state, &headers);
     issued.accounts.push((code.clone(), password));
-    let page = dashboard_view(
-        &state,
-        &user,
-        &session,
-        &info,
-        &m,
-        Source::Either,
-        issued,
-        Some(format!(
+    dashboard_after(&state, (&user, &session), (&info, &m), issued, format!(
             "New password for {code}; the old one no longer works and their open sessions have ended."
-        )),
-    )
-    .await?;
-    Ok(render(&page)?.into_response())
+        )).await
 }
 
 /// Refuses link actions on a trainee who signs in with an account.
@@ -903,18 +903,7 @@ async fn add_trainees(
         issued.links.push((code, format!("{base}/t/{token}")));
     }
     let msg = format!("Added {} trainee(s).", issued.links.len());
-    let page = dashboard_view(
-        &state,
-        &user,
-        &session,
-        &info,
-        &m,
-        Source::Either,
-        issued,
-        Some(msg),
-    )
-    .await?;
-    Ok(render(&page)?.into_response())
+    dashboard_after(&state, (&user, &session), (&info, &m), issued, msg).await
 }
 
 async fn reissue(
@@ -932,23 +921,12 @@ async fn reissue(
         .set_trainee_link(id, Some(&token_hash(&token)), &user.username)
         .await?;
     let link = format!("{}/t/{token}", base_url(&state, &headers));
-    let page = dashboard_view(
-        &state,
-        &user,
-        &session,
-        &info,
-        &m,
-        Source::Either,
-        Issued {
-            links: vec![(code.clone(), link)],
-            ..Issued::default()
-        },
-        Some(format!(
-            "New link for {code}; any earlier link of {code} no longer works."
-        )),
-    )
-    .await?;
-    Ok(render(&page)?.into_response())
+    let issued = Issued {
+        links: vec![(code.clone(), link)],
+        ..Issued::default()
+    };
+    let msg = format!("New link for {code}; any earlier link of {code} no longer works.");
+    dashboard_after(&state, (&user, &session), (&info, &m), issued, msg).await
 }
 
 async fn revoke(
@@ -963,18 +941,15 @@ async fn revoke(
         .store
         .set_trainee_link(id, None, &user.username)
         .await?;
-    let page = dashboard_view(
+    let msg = format!("The link of {code} no longer works.");
+    dashboard_after(
         &state,
-        &user,
-        &session,
-        &info,
-        &m,
-        Source::Either,
+        (&user, &session),
+        (&info, &m),
         Issued::default(),
-        Some(format!("The link of {code} no longer works.")),
+        msg,
     )
-    .await?;
-    Ok(render(&page)?.into_response())
+    .await
 }
 
 struct ExerciseRow {
