@@ -46,8 +46,8 @@ pub use report::{QuoteRule, QuoteRuleKind};
 pub use search_coding::{CodableResponse, HitCoding, HitCodingOutcome};
 pub use suggest::{SuggestionSetting, SuggestionUse};
 pub use web::{
-    OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, StudyDesign,
-    StudyProgress, User, UserId,
+    OrderAssignment, ParticipantId, ParticipantOverview, ParticipantRecord, Role, SessionRow,
+    StoredSession, StudyDesign, StudyProgress, User, UserId,
 };
 
 /// A study's row id in a store.
@@ -547,6 +547,22 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<training::TraineeRecord>>;
     /// A trainee by row id.
     async fn trainee(&self, id: training::TraineeId) -> Result<Option<training::TraineeRecord>>;
+
+    // --- web sessions ---
+    // The web server's session store, in `sql/sessions.rs`, so that several
+    // server processes share the sessions.
+
+    /// The session `id` if it has not expired at `now` (epoch seconds),
+    /// with its signed-in user, in one statement.
+    async fn session_load(&self, id: &str, now: i64) -> Result<Option<StoredSession>>;
+    /// Stores a new session; false (nothing stored) if the id is taken.
+    async fn session_create(&self, session: &SessionRow) -> Result<bool>;
+    /// Stores a session, replacing the one of the same id.
+    async fn session_save(&self, session: &SessionRow) -> Result<()>;
+    /// Removes a session.
+    async fn session_delete(&self, id: &str) -> Result<()>;
+    /// Removes the sessions expired at `now`; returns how many.
+    async fn session_delete_expired(&self, now: i64) -> Result<u64>;
 
     // --- rate limits ---
     // The web server's failed-attempt counters, in `sql/rate_limit.rs`, so

@@ -560,6 +560,23 @@ macro_rules! sql_store_impl {
                 training::trainee(&self.pool, id).await
             }
 
+            // --- web sessions ---
+            async fn session_load(&self, id: &str, now: i64) -> Result<Option<StoredSession>> {
+                sessions::load(&self.pool, id, now).await
+            }
+            async fn session_create(&self, s: &SessionRow) -> Result<bool> {
+                sessions::create(&self.pool, s).await
+            }
+            async fn session_save(&self, s: &SessionRow) -> Result<()> {
+                sessions::save(&self.pool, s).await
+            }
+            async fn session_delete(&self, id: &str) -> Result<()> {
+                sessions::delete(&self.pool, id).await
+            }
+            async fn session_delete_expired(&self, now: i64) -> Result<u64> {
+                sessions::delete_expired(&self.pool, now).await
+            }
+
             // --- rate limits ---
             async fn rate_limit_fail(
                 &self,

@@ -39,6 +39,31 @@ impl Role {
     }
 }
 
+/// A web session as the server stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    /// The session id (the cookie's value).
+    pub id: String,
+    /// The session's values, as JSON.
+    pub data: String,
+    /// When it expires (epoch seconds).
+    pub expires_at: i64,
+    /// The signed-in staff user, if any (stored only if the account exists).
+    pub user_id: Option<i64>,
+}
+
+/// A web session read back, with its signed-in user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSession {
+    /// The session's values, as JSON.
+    pub data: String,
+    /// When it expires (epoch seconds).
+    pub expires_at: i64,
+    /// The signed-in staff user, as the account is now (`None` if no one is
+    /// signed in, or the account was removed).
+    pub user: Option<User>,
+}
+
 /// A user account (the password only as its argon2id PHC string).
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {

@@ -323,11 +323,11 @@ async fn count(store: &dyn Store, table: &str) -> i64 {
 }
 
 /// Tables a copy deliberately leaves alone: the target's own migration
-/// bookkeeping. (Login sessions live in the web session store's own table,
-/// created outside the migrations, and are not copied: see `transfer.rs`.)
-/// `rate_limits` holds the web server's failed-attempt counters of the last
-/// minutes: transient, per server database, like login sessions.
-const NOT_CARRIED: &[&str] = &["_sqlx_migrations", "rate_limits"];
+/// bookkeeping; `web_sessions`, the web server's sign-ins (a copy or a
+/// restore starts without any); `rate_limits`, the web server's
+/// failed-attempt counters of the last minutes: transient, per server
+/// database, like the sessions.
+const NOT_CARRIED: &[&str] = &["_sqlx_migrations", "rate_limits", "web_sessions"];
 
 db_test! {
 #[tokio::test]

@@ -202,6 +202,10 @@ impl AuthnBackend for Backend {
     }
 
     async fn get_user(&self, id: &i64) -> Result<Option<SessionUser>, BackendError> {
+        // Usually read with the session, in the same statement.
+        if let Some(u) = crate::sessions::prefetched_user(*id) {
+            return Ok(Some(SessionUser(u)));
+        }
         Ok(self.store.user_by_id(UserId(*id)).await?.map(SessionUser))
     }
 }

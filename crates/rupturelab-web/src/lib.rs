@@ -119,8 +119,7 @@ pub struct Application {
 impl Application {
     /// Prepares the session table, binds the listener and wires the router.
     pub async fn build(store: Arc<dyn Store>, config: Config) -> std::io::Result<Self> {
-        let sessions = sessions::Sessions::new(store.pool());
-        sessions.migrate().await?;
+        let sessions = sessions::Sessions::new(store.clone());
         // Expired sessions are deleted hourly (the task ends with the runtime).
         {
             use tower_sessions::ExpiredDeletion;
@@ -201,6 +200,9 @@ impl Application {
             .fallback(views::not_found)
             .layer(axum::middleware::from_fn(security::csrf_guard))
             .layer(auth_layer)
+            // Outside the auth layer: a per-request slot for the user read
+            // with the session.
+            .layer(axum::middleware::from_fn(sessions::prefetch))
             .layer(axum::middleware::from_fn(security::headers))
             .layer(axum::middleware::from_fn(error::bare_500_is_unavailable))
             .layer(DefaultBodyLimit::max(BODY_LIMIT))

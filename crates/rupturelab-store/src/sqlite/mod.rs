@@ -13,6 +13,8 @@ mod rate_limit;
 mod report;
 #[path = "../sql/search_coding.rs"]
 mod search_coding;
+#[path = "../sql/sessions.rs"]
+mod sessions;
 #[path = "../sql/study.rs"]
 mod study;
 #[path = "../sql/suggest.rs"]

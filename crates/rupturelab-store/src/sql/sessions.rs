@@ -1,0 +1,89 @@
+//! The web server's sessions (migration `0012_web_sessions.sql`), in SQL
+//! shared by both backends. A session is read together with its signed-in
+//! user in one statement: every signed-in request starts with it.
+
+use sqlx::Row;
+
+use super::Pool;
+use crate::web::{SessionRow, StoredSession};
+use crate::Result;
+
+pub(super) async fn load(pool: &Pool, id: &str, now: i64) -> Result<Option<StoredSession>> {
+    let Some(r) = sqlx::query(
+        "SELECT s.data, s.expires_at, u.id, u.username, u.role, u.password_hash \
+         FROM web_sessions s LEFT JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let user = match r.get::<Option<i64>, _>(2) {
+        Some(uid) => Some(crate::web::User {
+            id: crate::web::UserId(uid),
+            username: r.get(3),
+            role: crate::web::Role::parse(r.get::<&str, _>(4)).map_err(super::invalid)?,
+            password_hash: r.get(5),
+        }),
+        None => None,
+    };
+    Ok(Some(StoredSession {
+        data: r.get(0),
+        expires_at: r.get(1),
+        user,
+    }))
+}
+
+/// The user id, if that user still exists (a session never names a
+/// removed account).
+const USER: &str = "(SELECT id FROM users WHERE id = $4)";
+
+pub(super) async fn create(pool: &Pool, s: &SessionRow) -> Result<bool> {
+    let done = sqlx::query(&format!(
+        "INSERT INTO web_sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, {USER}) \
+         ON CONFLICT (id) DO NOTHING"
+    ))
+    .bind(&s.id)
+    .bind(&s.data)
+    .bind(s.expires_at)
+    .bind(s.user_id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn save(pool: &Pool, s: &SessionRow) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO web_sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, {USER}) \
+         ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, \
+         user_id = excluded.user_id"
+    ))
+    .bind(&s.id)
+    .bind(&s.data)
+    .bind(s.expires_at)
+    .bind(s.user_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn delete(pool: &Pool, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM web_sessions WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_expired(pool: &Pool, now: i64) -> Result<u64> {
+    Ok(
+        sqlx::query("DELETE FROM web_sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
