@@ -1167,3 +1167,79 @@ fn the_database_can_be_named_by_the_environment() {
         .failure()
         .stderr(contains("there is no study database"));
 }
+
+#[test]
+fn crosstab_of_responses_by_an_attribute_tests_between_groups_with_a_caution() {
+    let f = Fixture::new();
+    f.import().success();
+    let v = json_of(
+        f.cmd()
+            .args([
+                "crosstab",
+                "--unit",
+                "response",
+                "--by",
+                "orientation",
+                "--format",
+                "json",
+            ])
+            .assert(),
+    );
+    assert_eq!(v["unit"], "response");
+    assert!(v["caution"].as_str().unwrap().contains("not independent"));
+    let rows = v["crosstab"].as_array().unwrap();
+    let rel = rows
+        .iter()
+        .find(|r| r["code"] == "Cause/Relationship")
+        .unwrap();
+    assert!(rel["χ²"].as_f64().unwrap() > 0.0, "{rel}");
+    assert!(rel["Cramér's V"].as_f64().is_some(), "{rel}");
+    assert_eq!(rel["exact"], "exact");
+    assert!(rel.get("Cochran's Q").is_none());
+    // By patient (participant level) stays within-participant, and names patients by key.
+    let out = stdout_of(f.cmd().args(["crosstab", "--by", "patient"]).assert());
+    assert!(
+        out.contains("Cochran's Q") && out.contains("PT1 (n=20)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn crosstab_monte_carlo_reports_seed_and_draws_in_every_format() {
+    let f = Fixture::new();
+    f.import().success();
+    let args = [
+        "crosstab",
+        "--by",
+        "orientation",
+        "--code",
+        "Cause",
+        "--monte-carlo",
+        "--draws",
+        "999",
+        "--seed",
+        "42",
+    ];
+    let v = json_of(f.cmd().args(args).args(["--format", "json"]).assert());
+    assert_eq!(v["monte_carlo_draws"], 999);
+    assert_eq!(v["monte_carlo_seed"], 42);
+    let rel = v["crosstab"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "Cause/Relationship")
+        .unwrap();
+    assert_eq!(rel["exact"], "Monte-Carlo (999 draws, seed 42)");
+    // p = (hits + 1)/(draws + 1): a multiple of 1/1000.
+    let p = rel["exact p"].as_f64().unwrap();
+    assert!(((p * 1000.0) - (p * 1000.0).round()).abs() < 1e-9, "{p}");
+    let csv = stdout_of(f.cmd().args(args).args(["--format", "csv"]).assert());
+    assert!(csv.contains("# monte_carlo_draws: 999\n"), "{csv}");
+    assert!(csv.contains("# monte_carlo_seed: 42\n"), "{csv}");
+    assert!(csv.contains("Monte-Carlo (999 draws, seed 42)"), "{csv}");
+    // Reproducible: the same seed gives the same estimate.
+    assert_eq!(
+        v,
+        json_of(f.cmd().args(args).args(["--format", "json"]).assert())
+    );
+}
