@@ -379,7 +379,7 @@ fn bom_and_crlf_files_import_like_plain_ones() {
     }
     f.import()
         .success()
-        .stdout(is_match(r"codings\s+1903\n").unwrap());
+        .stdout(is_match(r"codings\s+1904\n").unwrap());
     // Stored text has LF line ends: one answer in the example has a line break.
     let out = f
         .cmd()
@@ -660,6 +660,21 @@ fn agreement_on_the_example_names_its_unit_and_gives_kappa_and_alpha_per_code() 
     assert!((0.0..=1.0).contains(&kappa) && (0.0..=1.0).contains(&alpha));
     // Two coders, no missing values: α = 1 − (1 − π)(2N − 1)/(2N) is close to κ, and α ≤ κ here.
     assert!((kappa - alpha).abs() < 0.01, "{kappa} {alpha}");
+    // The synthetic example is shaped like a real study: every sub-code's agreement
+    // lies between about .55 and .90.
+    for row in codes
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().matches('/').count() == 2)
+    {
+        for coefficient in ["Cohen κ", "α"] {
+            let x = row[coefficient].as_f64().unwrap();
+            assert!(
+                (0.55..=0.90).contains(&x),
+                "{coefficient} {x} of {}",
+                row["path"]
+            );
+        }
+    }
     assert!(v["overall"]
         .as_array()
         .unwrap()
