@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use rupturelab_core::agreement::{
-    agreement_coders, bootstrap_alpha, code_agreement_table, fleiss_kappa_matrix, gwet_ac1_raters,
-    krippendorff_alpha, overall_masi, pairwise_kappa, parse_matrix_csv, study_pairwise_kappa,
-    two_rater_summary, BootstrapMethod, BootstrapOptions, ChanceCorrected, CodeAgreementOptions,
-    CodeFlag, CodeUnit, Coefficient, ContingencyTable, MatrixLayout, Metric, UnitOptions,
-    ValueKind, Weights,
+    agreement_coders, bootstrap_alpha, code_agreement_table, cohen_kappa, fleiss_kappa_matrix,
+    gwet_ac1_raters, krippendorff_alpha, overall_masi, pairwise_kappa, parse_matrix_csv,
+    study_pairwise_kappa, two_rater_summary, BootstrapMethod, BootstrapOptions, ChanceCorrected,
+    CodeAgreementOptions, CodeFlag, CodeUnit, Coefficient, ContingencyTable, MatrixLayout, Metric,
+    UnitOptions, ValueKind, Weights,
 };
 use rupturelab_core::{StudyData, CONSENSUS};
 
@@ -312,6 +312,40 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
             }
             r.tables.push(t);
         }
+    } else if m.n_coders() == 2 {
+        // Ordered values, two coders: weighted κ over the values in ascending order.
+        let table = ContingencyTable::from_matrix(&m, 0, 1)?;
+        let mut t = Table::new(
+            "coefficients",
+            "Weighted Cohen's κ (categories in ascending order; 95% intervals)",
+            &[
+                "coefficient",
+                "units",
+                "value",
+                "SE",
+                "95% CI",
+                "z",
+                "p",
+                "note",
+            ],
+        );
+        for (weights, name) in [
+            (Weights::Linear, "Cohen's κ, linear weights"),
+            (Weights::Quadratic, "Cohen's κ, quadratic weights"),
+        ] {
+            let k = cohen_kappa(&table, weights, 0.95)?;
+            t.row(vec![
+                name.into(),
+                (k.n_units as usize).into(),
+                coef(k.kappa),
+                num(k.ase),
+                ci(k.ci),
+                num(k.z),
+                num(k.p_value),
+                "asymptotic SE (Fleiss–Cohen–Everitt), Wald CI; z and p under H0: κ = 0".into(),
+            ]);
+        }
+        r.tables.push(t);
     }
     Ok(r)
 }

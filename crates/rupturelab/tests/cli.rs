@@ -1073,6 +1073,37 @@ fn agreement_on_a_matrix_reports_every_coefficient_with_its_error() {
     assert!(csv.contains("# seed: 20070101\n"), "{csv}");
     assert!(csv.contains("# Chance-corrected coefficients"), "{csv}");
     assert!(csv.contains("\nCohen's κ,6,0.739,"), "{csv}");
+
+    // Ordered values, two coders: linear and quadratic weighted κ (numpy: 22/29 and 48/55).
+    std::fs::write(
+        &path,
+        "coder,1,2,3,4,5,6,7\nA,1,2,3,3,2,1,4\nB,1,2,3,4,2,2,4\n",
+    )
+    .unwrap();
+    let v = json_of(
+        f.cmd()
+            .args([
+                "agreement",
+                "--format",
+                "json",
+                "--level",
+                "ordinal",
+                "--matrix",
+            ])
+            .arg(&path)
+            .assert(),
+    );
+    let lin = coefficient(&v, "Cohen's κ, linear weights");
+    assert!(
+        (lin["value"].as_f64().unwrap() - 22.0 / 29.0).abs() < 1e-12,
+        "{lin}"
+    );
+    assert!(lin["SE"].as_f64().unwrap() > 0.0);
+    let quad = coefficient(&v, "Cohen's κ, quadratic weights");
+    assert!(
+        (quad["value"].as_f64().unwrap() - 48.0 / 55.0).abs() < 1e-12,
+        "{quad}"
+    );
 }
 
 #[test]
