@@ -667,13 +667,68 @@ impl Coder {
     }
 }
 
-/// A span of a response, in code points, end exclusive.
+/// A span of a response, in code points, end exclusive; never empty (start < end).
+///
+/// Build it with [`Span::new`] or [`Span::within`], which check the bounds. (The
+/// fields stay public because the store and the web layer read and write them
+/// directly; code that builds a span from user input must use the constructors.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
     /// First code point.
     pub start: usize,
     /// One past the last code point.
     pub end: usize,
+}
+
+/// Why a span is invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SpanError {
+    /// The end is not after the start (an empty or inverted span).
+    #[error("end ({end}) must be greater than start ({start})")]
+    NotAfterStart {
+        /// The start given.
+        start: usize,
+        /// The end given.
+        end: usize,
+    },
+    /// The end lies past the end of the text.
+    #[error("end {end} is past the end of the answer ({len} characters); offsets count characters (code points) from 0")]
+    PastEnd {
+        /// The end given.
+        end: usize,
+        /// The text's length in code points.
+        len: usize,
+    },
+}
+
+impl Span {
+    /// A span from `start` (inclusive) to `end` (exclusive) code points; `start < end`.
+    pub fn new(start: usize, end: usize) -> Result<Span, SpanError> {
+        if start < end {
+            Ok(Span { start, end })
+        } else {
+            Err(SpanError::NotAfterStart { start, end })
+        }
+    }
+
+    /// A span checked also against a text of `len` code points (`end <= len`).
+    pub fn within(start: usize, end: usize, len: usize) -> Result<Span, SpanError> {
+        let span = Span::new(start, end)?;
+        if end > len {
+            return Err(SpanError::PastEnd { end, len });
+        }
+        Ok(span)
+    }
+
+    /// Number of code points covered (at least 1 for a checked span).
+    pub fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
+
+    /// Whether the span covers nothing (only possible for a span built without the checks).
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
 }
 
 /// One code applied by one coder to a response (a span or the whole).

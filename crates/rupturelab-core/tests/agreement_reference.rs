@@ -439,6 +439,8 @@ fn kripp2011_ratio() {
 
 /// FORMULAS.md §5: Gwet's AC1 for many raters with missing data on the 2011 matrix
 /// (irrCAC raw4raters): p_a = 0.8181818, p_e = 0.1903212, AC1 = 0.77544.
+/// SE and CI: Python `irrCAC` 0.4.4 (PyPI), `CAC(irrCAC.datasets.raw_4raters()).gwet()`
+/// gives se = 0.14295, confidence_interval = (0.46081, 1) (rounded to 5 decimals).
 #[test]
 fn kripp2011_gwet_ac1_many_raters() {
     let m = kripp_matrix(&load("kripp2011_nominal"));
@@ -446,6 +448,10 @@ fn kripp2011_gwet_ac1_many_raters() {
     close("p_a", r.p_a, 0.8181818, 1e-7);
     close("p_e", r.p_e, 0.1903212, 1e-7);
     close("AC1", r.value.value().unwrap(), 0.77544, 6e-6);
+    close("AC1 SE", r.se.unwrap(), 0.14295, 6e-6);
+    let (lo, hi) = r.ci.unwrap();
+    close("AC1 CI lower", lo, 0.46081, 6e-6);
+    close("AC1 CI upper", hi, 1.0, 1e-12);
     assert_eq!(r.n_units, 12, "unit 12 (one rating) counts for π_k");
     // Fleiss' κ refuses these data and points to α.
     let e = fleiss_kappa_matrix(&m).unwrap_err();

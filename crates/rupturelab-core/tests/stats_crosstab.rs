@@ -218,6 +218,7 @@ mod stats {
         let x = crosstab(&study(), &by_orientation()).unwrap();
         assert_eq!(x.layer, CONSENSUS);
         assert!(x.independent_groups);
+        assert!(!x.within_participants);
         let groups: Vec<&str> = x.groups.iter().map(|g| g.key.as_str()).collect();
         assert_eq!(groups, ["CBT", "psychodynamic", "humanistic"]);
         assert_eq!(x.empty_groups, ["systemic"]);
@@ -305,6 +306,14 @@ mod stats {
         };
         let x = crosstab(&study(), &opts).unwrap();
         assert!(!x.independent_groups);
+        // Not independent, but not a within-participant design either: χ² and FFH are the
+        // tests (with the caveat), and there is no Cochran's Q.
+        assert!(!x.within_participants);
+        assert!(x
+            .rows
+            .iter()
+            .any(|r| r.chi_square.is_some() && r.exact.is_some()));
+        assert!(x.rows.iter().all(|r| r.within.is_none()));
         assert!(x.notes.iter().any(|n| n.contains("NOT independent")));
         // CBT: P01 (3 segment answers + 1 once-answer) and P02 (3): Cause/Patient in P01 S1, P01 S2, P02 S1.
         assert_eq!(cells(&x.rows[0]), [(3, 7), (1, 6), (0, 6)]);
@@ -428,6 +437,7 @@ mod stats {
     fn by_segment_uses_a_within_participant_test() {
         let x = crosstab(&study(), &CrosstabOptions::new(GroupBy::Segment)).unwrap();
         assert!(!x.independent_groups);
+        assert!(x.within_participants, "Cochran's Q is the test");
         assert_eq!(x.unit_description, "participant × segment");
         let groups: Vec<(&str, u64)> = x.groups.iter().map(|g| (g.key.as_str(), g.n)).collect();
         assert_eq!(groups, [("S1", 7), ("S2", 7), ("S3", 7)]);

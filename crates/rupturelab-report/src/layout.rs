@@ -921,7 +921,7 @@ impl<'r, 'a> Builder<'r, 'a> {
         );
         header.push(l.t("Total", "Toplam").into());
         let ng = x.groups.len();
-        let independent = x.independent_groups;
+        let independent = !x.within_participants;
         if independent {
             header.extend([
                 "χ²".to_string(),

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
 use rupturelab_core::agreement::{
-    agreement_coders, bootstrap_alpha, code_agreement_table, fleiss_kappa_matrix, gwet_ac1_raters,
-    krippendorff_alpha, overall_masi, parse_matrix_csv, percent_agreement, study_pairwise_kappa,
-    BootstrapMethod, BootstrapOptions, CodeAgreementOptions, CodeFlag, CodeUnit, Coefficient,
-    ContingencyTable, MatrixLayout, Metric, UnitOptions, ValueKind, Weights,
+    agreement_coders, bootstrap_alpha, code_agreement_table, cohen_kappa, fleiss_kappa_matrix,
+    gwet_ac1_raters, krippendorff_alpha, overall_masi, pairwise_kappa, parse_matrix_csv,
+    study_pairwise_kappa, two_rater_summary, BootstrapMethod, BootstrapOptions, ChanceCorrected,
+    CodeAgreementOptions, CodeFlag, CodeUnit, Coefficient, ContingencyTable, MatrixLayout, Metric,
+    UnitOptions, ValueKind, Weights,
 };
 use rupturelab_core::{StudyData, CONSENSUS};
 
@@ -165,7 +166,7 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
         r.fact(
             "alpha_ci",
             &format!(
-                "{:.0}% CI ({} bootstrap, {} replicates, seed {})",
+                "α {:.0}% CI ({}, {} replicates, seed {})",
                 b.confidence * 100.0,
                 b.method.name(),
                 b.replicates,
@@ -173,6 +174,9 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
             ),
             serde_json::json!([b.ci.0, b.ci.1]),
         );
+        r.fact("bootstrap", "Bootstrap", b.method.name());
+        r.fact("bootstrap_replicates", "Replicates", b.replicates);
+        r.fact("seed", "Seed", b.seed);
         for (min, p) in &b.p_below {
             r.fact(
                 &format!("p_alpha_below_{min}"),
@@ -182,27 +186,191 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
         }
     }
     if args.level == Level::Nominal {
+        let mut t = Table::new(
+            "coefficients",
+            "Chance-corrected coefficients (nominal; 95% intervals)",
+            &[
+                "coefficient",
+                "units",
+                "value",
+                "SE",
+                "95% CI",
+                "z",
+                "p",
+                "note",
+            ],
+        );
         if m.n_coders() == 2 {
-            let t = ContingencyTable::from_matrix(&m, 0, 1)?;
-            let pa = percent_agreement(&t, 0.95)?;
-            r.fact(
-                "percent_agreement",
-                "Percent agreement",
-                coef_json(pa.value),
-            );
-            let k = rupturelab_core::agreement::cohen_kappa(&t, Weights::Unweighted, 0.95)?;
-            r.fact("cohen_kappa", "Cohen's κ", coef_json(k.kappa));
+            let table = ContingencyTable::from_matrix(&m, 0, 1)?;
+            match two_rater_summary(&table, Weights::Unweighted, 0.95) {
+                Ok(s) => {
+                    let k = &s.cohen;
+                    t.row(vec![
+                        "Cohen's κ".into(),
+                        (k.n_units as usize).into(),
+                        coef(k.kappa),
+                        num(k.ase),
+                        ci(k.ci),
+                        num(k.z),
+                        num(k.p_value),
+                        "asymptotic SE (Fleiss–Cohen–Everitt), Wald CI; z and p under H0: κ = 0"
+                            .into(),
+                    ]);
+                    for (c, note) in [
+                        (&s.percent_agreement, "share of units both coded alike"),
+                        (
+                            &s.scott,
+                            "chance from pooled margins; Gwet's linearised SE, t interval",
+                        ),
+                        (
+                            &s.brennan_prediger,
+                            "chance = 1/q; Gwet's linearised SE, t interval",
+                        ),
+                        (&s.gwet_ac1, "Gwet's linearised SE, t interval"),
+                    ] {
+                        t.row(chance_row(c, note));
+                    }
+                }
+                Err(e) => t.row(vec![
+                    "Cohen's κ".into(),
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    format!("not computed: {e}").into(),
+                ]),
+            }
         } else {
             match fleiss_kappa_matrix(&m) {
-                Ok(f) => r.fact("fleiss_kappa", "Fleiss' κ", coef_json(f.kappa)),
-                Err(e) => r.fact("fleiss_kappa", "Fleiss' κ", format!("not computed: {e}")),
+                Ok(f) => t.row(vec![
+                    "Fleiss' κ".into(),
+                    f.n_units.into(),
+                    coef(f.kappa),
+                    num(f.se0),
+                    Cell::Empty,
+                    num(f.z),
+                    num(f.p_value),
+                    format!(
+                        "{} ratings per unit; SE under H0: κ = 0 (Fleiss–Nee–Landis), z and p from it",
+                        f.raters_per_unit
+                    )
+                    .into(),
+                ]),
+                Err(e) => t.row(vec![
+                    "Fleiss' κ".into(),
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    format!("not computed: {e}").into(),
+                ]),
             }
-            if let Ok(ac1) = gwet_ac1_raters(&m, 0.95) {
-                r.fact("gwet_ac1", "Gwet's AC1", coef_json(ac1.value));
+            match gwet_ac1_raters(&m, 0.95) {
+                Ok(ac1) => t.row(chance_row(
+                    &ac1,
+                    "many raters, missing ratings allowed; Gwet's variance, t interval",
+                )),
+                Err(e) => t.row(vec![
+                    "Gwet's AC1".into(),
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    format!("not computed: {e}").into(),
+                ]),
             }
         }
+        r.tables.push(t);
+        if m.n_coders() > 2 {
+            let pk = pairwise_kappa(&m, Weights::Unweighted)?;
+            let mut t = Table::new(
+                "pairwise",
+                "Pairwise Cohen's κ (units both coders rated)",
+                &["coder", "with", "units", "% agree", "κ", "SE", "κ 95% CI"],
+            );
+            for p in &pk.pairs {
+                t.row(vec![
+                    pk.coders[p.a].clone().into(),
+                    pk.coders[p.b].clone().into(),
+                    (p.n_units as usize).into(),
+                    p.percent_agreement
+                        .map(|v| Cell::Num(v * 100.0, 1))
+                        .unwrap_or(Cell::Empty),
+                    p.kappa
+                        .as_ref()
+                        .map(|k| coef(k.kappa))
+                        .unwrap_or(Cell::Empty),
+                    num(p.kappa.as_ref().and_then(|k| k.ase)),
+                    ci(p.kappa.as_ref().and_then(|k| k.ci)),
+                ]);
+            }
+            r.tables.push(t);
+        }
+    } else if m.n_coders() == 2 {
+        // Ordered values, two coders: weighted κ over the values in ascending order.
+        let table = ContingencyTable::from_matrix(&m, 0, 1)?;
+        let mut t = Table::new(
+            "coefficients",
+            "Weighted Cohen's κ (categories in ascending order; 95% intervals)",
+            &[
+                "coefficient",
+                "units",
+                "value",
+                "SE",
+                "95% CI",
+                "z",
+                "p",
+                "note",
+            ],
+        );
+        for (weights, name) in [
+            (Weights::Linear, "Cohen's κ, linear weights"),
+            (Weights::Quadratic, "Cohen's κ, quadratic weights"),
+        ] {
+            let k = cohen_kappa(&table, weights, 0.95)?;
+            t.row(vec![
+                name.into(),
+                (k.n_units as usize).into(),
+                coef(k.kappa),
+                num(k.ase),
+                ci(k.ci),
+                num(k.z),
+                num(k.p_value),
+                "asymptotic SE (Fleiss–Cohen–Everitt), Wald CI; z and p under H0: κ = 0".into(),
+            ]);
+        }
+        r.tables.push(t);
     }
     Ok(r)
+}
+
+fn num(x: Option<f64>) -> Cell {
+    x.map(|v| Cell::Num(v, 4)).unwrap_or(Cell::Empty)
+}
+
+/// A row of the coefficients table for a chance-corrected coefficient.
+fn chance_row(c: &ChanceCorrected, note: &str) -> Vec<Cell> {
+    let name = if c.name == "percent agreement" {
+        "Percent agreement"
+    } else {
+        c.name
+    };
+    vec![
+        name.into(),
+        (c.n_units as usize).into(),
+        coef(c.value),
+        num(c.se),
+        ci(c.ci),
+        Cell::Empty,
+        Cell::Empty,
+        note.into(),
+    ]
 }
 
 /// Agreement between the coders of a study.
@@ -262,6 +430,14 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
         "Flag below α",
         serde_json::json!(table.threshold),
     );
+    match &opts.bootstrap {
+        Some(b) => {
+            r.fact("bootstrap", "Bootstrap of α", b.method.name());
+            r.fact("bootstrap_replicates", "Replicates", b.replicates);
+            r.fact("seed", "Seed", b.seed);
+        }
+        None => r.fact("bootstrap", "Bootstrap of α", "none (--bootstrap 0)"),
+    }
     let kappa_name = if coders.len() == 2 {
         "Cohen κ"
     } else {
@@ -284,6 +460,7 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
             "α",
             &ci_name,
             "P(α<.667)",
+            "P(α<.800)",
             "flag",
         ],
     );
@@ -292,12 +469,14 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
             rupturelab_core::agreement::KappaValue::Cohen(k) => k.ci,
             rupturelab_core::agreement::KappaValue::Fleiss(_) => None,
         };
-        let p667 = row.alpha_ci.as_ref().and_then(|b| {
-            b.p_below
-                .iter()
-                .find(|(m, _)| (*m - 0.667).abs() < 1e-9)
-                .map(|(_, p)| *p)
-        });
+        let p_below = |min: f64| {
+            row.alpha_ci.as_ref().and_then(|b| {
+                b.p_below
+                    .iter()
+                    .find(|(m, _)| (*m - min).abs() < 1e-9)
+                    .map(|(_, p)| Cell::Num(*p, 3))
+            })
+        };
         t.row(vec![
             format!("{}{}", "  ".repeat(row.depth - 1), row.name).into(),
             row.code.to_string().into(),
@@ -307,7 +486,8 @@ pub fn study(study: &StudyData, args: &AgreementArgs) -> Result<Report> {
             ci(kci),
             coef(row.alpha.alpha),
             ci(row.alpha_ci.as_ref().map(|b| b.ci)),
-            p667.map(|p| Cell::Num(p, 3)).unwrap_or(Cell::Empty),
+            p_below(0.667).unwrap_or(Cell::Empty),
+            p_below(0.8).unwrap_or(Cell::Empty),
             match row.flag {
                 CodeFlag::Ok => "",
                 CodeFlag::BelowThreshold => "below threshold",

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use rupturelab_core::analysis::{participants_answered, prevalence};
 use rupturelab_core::stats::{
     cooccurrence, crosstab, segment_profile, CodeSelection, CountingUnit, CrosstabOptions,
-    ExactOptions, GroupBy,
+    ExactMethodChoice, ExactOptions, GroupBy, PValueMethod,
 };
 use rupturelab_core::StudyData;
 
@@ -134,6 +134,9 @@ pub struct CrosstabArgs {
     /// Seed of the Monte-Carlo estimate.
     #[arg(long, default_value_t = rupturelab_core::stats::DEFAULT_SEED)]
     seed: u64,
+    /// Estimate every Fisher–Freeman–Halton p-value by Monte-Carlo (--draws, --seed) instead of enumerating small tables exactly.
+    #[arg(long)]
+    monte_carlo: bool,
 }
 
 fn p(v: Option<f64>) -> Cell {
@@ -167,6 +170,11 @@ pub fn crosstab_cmd(study: &StudyData, args: &CrosstabArgs) -> Result<Report> {
     opts.exact = ExactOptions {
         draws: args.draws,
         seed: args.seed,
+        method: if args.monte_carlo {
+            ExactMethodChoice::MonteCarlo
+        } else {
+            ExactMethodChoice::Auto
+        },
         ..ExactOptions::default()
     };
     let x = crosstab(study, &opts)?;
@@ -184,10 +192,47 @@ pub fn crosstab_cmd(study: &StudyData, args: &CrosstabArgs) -> Result<Report> {
             x.empty_groups.join(", "),
         );
     }
+    // Between-group tests (χ², V, exact) unless the same participants make up every group.
+    let between = !x.within_participants;
+    if between {
+        r.fact(
+            "exact_test",
+            "Exact test",
+            if args.monte_carlo {
+                format!(
+                    "Fisher–Freeman–Halton, Monte-Carlo estimate for every code ({} draws, seed {})",
+                    x.exact_options.draws, x.exact_options.seed
+                )
+            } else {
+                format!(
+                    "Fisher–Freeman–Halton, exact; tables too large to enumerate are estimated by Monte-Carlo ({} draws, seed {})",
+                    x.exact_options.draws, x.exact_options.seed
+                )
+            },
+        );
+        r.fact(
+            "monte_carlo_draws",
+            "Monte-Carlo draws",
+            x.exact_options.draws,
+        );
+        r.fact("monte_carlo_seed", "Monte-Carlo seed", x.exact_options.seed);
+        if !x.independent_groups {
+            r.fact(
+                "caution",
+                "Caution",
+                "responses of one participant are not independent: the χ² and exact p-values treat them as independent and are too small; count participants (--unit participant) for inference",
+            );
+        }
+    }
+    // Segments and patients are named by key (their labels are sentences).
+    let keyed = matches!(args.by.as_str(), "segment" | "patient");
     let mut cols: Vec<String> = vec!["code".into(), "theme".into()];
-    cols.extend(x.groups.iter().map(|g| format!("{} (n={})", g.label, g.n)));
+    cols.extend(x.groups.iter().map(|g| {
+        let name = if keyed { &g.key } else { &g.label };
+        format!("{name} (n={})", g.n)
+    }));
     cols.push("total".into());
-    let tests: &[&str] = if x.independent_groups {
+    let tests: &[&str] = if between {
         &[
             "χ²",
             "df",
@@ -225,7 +270,7 @@ pub fn crosstab_cmd(study: &StudyData, args: &CrosstabArgs) -> Result<Report> {
                 .map(|c| Cell::Text(format!("{} ({:.0}%)", c.has, c.pct))),
         );
         cells.push(Cell::Text(format!("{} ({:.0}%)", row.has, row.pct)));
-        if x.independent_groups {
+        if between {
             let chi = row.chi_square.as_ref();
             let mut note = row.skipped.clone().unwrap_or_default();
             if chi.is_some_and(|c| c.small_expected) && note.is_empty() {
@@ -241,12 +286,11 @@ pub fn crosstab_cmd(study: &StudyData, args: &CrosstabArgs) -> Result<Report> {
                 p(row.exact.as_ref().map(|e| e.p_value)),
                 row.exact
                     .as_ref()
-                    .map(|e| {
-                        if e.is_exact() {
-                            "exact".to_string()
-                        } else {
-                            "Monte-Carlo".to_string()
+                    .map(|e| match &e.method {
+                        PValueMethod::MonteCarlo { draws, seed, .. } => {
+                            format!("Monte-Carlo ({draws} draws, seed {seed})")
                         }
+                        _ => "exact".to_string(),
                     })
                     .into(),
                 p(row.adjusted.exact.as_ref().map(|a| a.holm)),

@@ -11,7 +11,8 @@ pub enum Format {
     /// Aligned, human-readable tables.
     #[default]
     Table,
-    /// Comma-separated values (several tables are separated by a blank line and a `# title` line).
+    /// Comma-separated values: facts as `# key: value` lines, then each table after a `# title`
+    /// line (a lone table without facts is plain CSV; facts alone are a `key,value` table).
     Csv,
     /// One JSON object: tables as arrays of row objects.
     Json,
@@ -180,17 +181,36 @@ impl Report {
 
     fn render_csv(&self) -> String {
         let mut out = String::new();
-        let several = self.tables.len() > 1;
+        if self.tables.is_empty() {
+            // Only facts (e.g. `init`, `export-folder`, a matrix without tables):
+            // they are the content, so they become a `key,value` table.
+            if self.facts.is_empty() {
+                return out;
+            }
+            let mut w = csv_writer();
+            w.write_record(["key", "value"]).expect("in memory");
+            for (k, _, v) in &self.facts {
+                w.write_record([k.as_str(), &fact_text(v)])
+                    .expect("in memory");
+            }
+            out.push_str(&String::from_utf8(w.into_inner().expect("in memory")).expect("utf-8"));
+            return out;
+        }
+        // Facts (unit of analysis, layer, coders, seeds …) as `# key: value` comment
+        // lines before the tables, so a CSV never loses what its numbers mean.
+        for (k, _, v) in &self.facts {
+            let _ = writeln!(out, "# {k}: {}", fact_text(v).replace(['\n', '\r'], " "));
+        }
+        let titled = self.tables.len() > 1 || !self.facts.is_empty();
         for (i, t) in self.tables.iter().enumerate() {
-            if several {
+            if titled {
                 if i > 0 {
                     out.push('\n');
                 }
-                let _ = writeln!(out, "# {}", t.id);
+                let title = if t.title.is_empty() { &t.id } else { &t.title };
+                let _ = writeln!(out, "# {}", title.replace(['\n', '\r'], " "));
             }
-            let mut w = csv::WriterBuilder::new()
-                .terminator(csv::Terminator::Any(b'\n'))
-                .from_writer(Vec::new());
+            let mut w = csv_writer();
             w.write_record(&t.columns).expect("in memory");
             for r in &t.rows {
                 w.write_record(r.iter().map(Cell::display))
@@ -225,6 +245,20 @@ impl Report {
         let mut s = serde_json::to_string_pretty(&Value::Object(obj)).expect("json");
         s.push('\n');
         s
+    }
+}
+
+fn csv_writer() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new())
+}
+
+/// A fact's value as text (strings unquoted, numbers and arrays as JSON).
+fn fact_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -308,12 +342,34 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_json_keys_rows() {
+        let mut lone = sample();
+        lone.facts.clear();
         assert_eq!(
-            sample().render(Format::Csv),
+            lone.render(Format::Csv),
             "theme,n\n\"Patient, İ\",18\nTherapist,7\n"
         );
         let v: Value = serde_json::from_str(&sample().render(Format::Json)).unwrap();
         assert_eq!(v["themes"][0]["n"], 18);
         assert_eq!(v["study"], "demo");
+    }
+
+    #[test]
+    fn csv_keeps_facts_and_titles() {
+        let mut r = sample();
+        r.fact("unit", "Unit of analysis", "response\nlevel");
+        r.fact("seed", "Seed", 7);
+        r.tables.push(Table::new("more", "More rows", &["a"]));
+        assert_eq!(
+            r.render(Format::Csv),
+            "# study: demo\n# unit: response level\n# seed: 7\n# Themes\ntheme,n\n\"Patient, İ\",18\nTherapist,7\n\n# More rows\na\n"
+        );
+        let mut only = Report::default();
+        only.fact("db", "Database", "a, b.rupturelab");
+        only.fact("alpha", "α", 0.5);
+        assert_eq!(
+            only.render(Format::Csv),
+            "key,value\ndb,\"a, b.rupturelab\"\nalpha,0.5\n"
+        );
+        assert_eq!(Report::default().render(Format::Csv), "");
     }
 }

@@ -379,7 +379,7 @@ fn bom_and_crlf_files_import_like_plain_ones() {
     }
     f.import()
         .success()
-        .stdout(is_match(r"codings\s+1903\n").unwrap());
+        .stdout(is_match(r"codings\s+1904\n").unwrap());
     // Stored text has LF line ends: one answer in the example has a line break.
     let out = f
         .cmd()
@@ -660,6 +660,21 @@ fn agreement_on_the_example_names_its_unit_and_gives_kappa_and_alpha_per_code() 
     assert!((0.0..=1.0).contains(&kappa) && (0.0..=1.0).contains(&alpha));
     // Two coders, no missing values: α = 1 − (1 − π)(2N − 1)/(2N) is close to κ, and α ≤ κ here.
     assert!((kappa - alpha).abs() < 0.01, "{kappa} {alpha}");
+    // The synthetic example is shaped like a real study: every sub-code's agreement
+    // lies between about .55 and .90.
+    for row in codes
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap().matches('/').count() == 2)
+    {
+        for coefficient in ["Cohen κ", "α"] {
+            let x = row[coefficient].as_f64().unwrap();
+            assert!(
+                (0.55..=0.90).contains(&x),
+                "{coefficient} {x} of {}",
+                row["path"]
+            );
+        }
+    }
     assert!(v["overall"]
         .as_array()
         .unwrap()
@@ -903,4 +918,374 @@ fn suggest_evaluates_with_grouped_folds_and_suggests_codes() {
         .assert()
         .failure()
         .stderr(contains("--evaluate"));
+}
+
+fn json_of(a: assert_cmd::assert::Assert) -> serde_json::Value {
+    serde_json::from_slice(&a.success().get_output().stdout).unwrap()
+}
+
+fn stdout_of(a: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(a.success().get_output().stdout.clone()).unwrap()
+}
+
+/// The row of a `coefficients` table by name.
+fn coefficient<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    v["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["coefficient"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {v}"))
+}
+
+#[test]
+fn agreement_on_a_matrix_reports_every_coefficient_with_its_error() {
+    let f = Fixture::new();
+    // Krippendorff (2011) / irrCAC raw4raters: 4 coders with missing ratings.
+    let path = f.dir.path().join("m.csv");
+    std::fs::write(&path, "coder,1,2,3,4,5,6,7,8,9,10,11,12\nA,1,2,3,3,2,1,4,1,2,,,\nB,1,2,3,3,2,2,4,1,2,5,,3\nC,,3,3,3,2,3,4,2,2,5,1,\nD,1,2,3,3,2,4,4,1,2,5,1,\n").unwrap();
+    let v = json_of(
+        f.cmd()
+            .args([
+                "agreement",
+                "--format",
+                "json",
+                "--bootstrap",
+                "200",
+                "--matrix",
+            ])
+            .arg(&path)
+            .assert(),
+    );
+    // Gwet's AC1 for many raters with missing data and its variance (irrCAC: 0.77544, se 0.14295).
+    let ac1 = coefficient(&v, "Gwet's AC1");
+    assert!(
+        (ac1["value"].as_f64().unwrap() - 0.77544).abs() < 6e-6,
+        "{ac1}"
+    );
+    assert!(
+        (ac1["SE"].as_f64().unwrap() - 0.14295).abs() < 6e-6,
+        "{ac1}"
+    );
+    assert_eq!(ac1["95% CI"], "[0.461, 1.000]");
+    // Fleiss' κ refuses unequal numbers of ratings and points to α.
+    let fleiss = coefficient(&v, "Fleiss' κ");
+    assert!(fleiss["value"].is_null());
+    assert!(fleiss["note"]
+        .as_str()
+        .unwrap()
+        .contains("use Krippendorff's α"));
+    // More than two coders: every pair's κ.
+    assert_eq!(v["pairwise"].as_array().unwrap().len(), 6);
+    assert!(v["pairwise"][0]["κ"].as_f64().is_some());
+    assert_eq!(v["seed"], 20070101);
+    assert_eq!(v["bootstrap_replicates"], 200);
+    let table = stdout_of(
+        f.cmd()
+            .args(["agreement", "--bootstrap", "200", "--matrix"])
+            .arg(&path)
+            .assert(),
+    );
+    assert!(
+        table.contains("(unit bootstrap, 200 replicates, seed 20070101)"),
+        "{table}"
+    );
+    assert!(!table.contains("bootstrap bootstrap"), "{table}");
+    assert!(table.contains("P(α < 0.8)"), "{table}");
+
+    // Equal numbers of ratings: Fleiss' κ with the Fleiss–Nee–Landis SE and z.
+    std::fs::write(
+        &path,
+        "coder,1,2,3,4,5,6\nA,a,b,a,a,b,c\nB,a,b,b,a,b,c\nC,a,b,b,a,c,c\n",
+    )
+    .unwrap();
+    let v = json_of(
+        f.cmd()
+            .args(["agreement", "--format", "json", "--matrix"])
+            .arg(&path)
+            .assert(),
+    );
+    let fleiss = coefficient(&v, "Fleiss' κ");
+    let (k, se, z) = (
+        fleiss["value"].as_f64().unwrap(),
+        fleiss["SE"].as_f64().unwrap(),
+        fleiss["z"].as_f64().unwrap(),
+    );
+    assert!(se > 0.0 && (k / se - z).abs() < 1e-9, "{fleiss}");
+    assert!(fleiss["p"].as_f64().unwrap() < 0.05);
+
+    // Two coders: Cohen's κ (ASE, Wald CI, z), Scott's π, Brennan–Prediger, AC1, percent agreement.
+    std::fs::write(&path, "coder,1,2,3,4,5,6\nA,a,b,a,a,b,c\nB,a,b,b,a,b,c\n").unwrap();
+    let v = json_of(
+        f.cmd()
+            .args(["agreement", "--format", "json", "--matrix"])
+            .arg(&path)
+            .assert(),
+    );
+    let cohen = coefficient(&v, "Cohen's κ");
+    let (k, ase) = (
+        cohen["value"].as_f64().unwrap(),
+        cohen["SE"].as_f64().unwrap(),
+    );
+    // p_o = 5/6, p_e = (3·2 + 2·3 + 1·1)/36 = 13/36.
+    assert!((k - (5.0 / 6.0 - 13.0 / 36.0) / (1.0 - 13.0 / 36.0)).abs() < 1e-12);
+    assert_eq!(
+        cohen["95% CI"],
+        format!("[{:.3}, {:.3}]", k - 1.959964 * ase, k + 1.959964 * ase)
+    );
+    assert!(cohen["z"].as_f64().unwrap() > 0.0);
+    for name in [
+        "Scott's π",
+        "Brennan–Prediger",
+        "Gwet's AC1",
+        "Percent agreement",
+    ] {
+        let row = coefficient(&v, name);
+        assert!(
+            row["value"].as_f64().is_some() && row["SE"].as_f64().is_some(),
+            "{row}"
+        );
+    }
+    // Brennan–Prediger: (p_o − 1/3)/(1 − 1/3).
+    assert!(
+        (coefficient(&v, "Brennan–Prediger")["value"]
+            .as_f64()
+            .unwrap()
+            - 0.75)
+            .abs()
+            < 1e-12
+    );
+    assert!(
+        v.get("pairwise").is_none(),
+        "no pairwise table for two coders"
+    );
+
+    // CSV carries the same content: facts as `# key: value`, then the titled table.
+    let csv = stdout_of(
+        f.cmd()
+            .args(["agreement", "--format", "csv", "--matrix"])
+            .arg(&path)
+            .assert(),
+    );
+    assert!(csv.starts_with("# unit: the units of "), "{csv}");
+    assert!(csv.contains("# coders: A, B\n"), "{csv}");
+    assert!(csv.contains("# alpha: "), "{csv}");
+    assert!(csv.contains("# seed: 20070101\n"), "{csv}");
+    assert!(csv.contains("# Chance-corrected coefficients"), "{csv}");
+    assert!(csv.contains("\nCohen's κ,6,0.739,"), "{csv}");
+
+    // Ordered values, two coders: linear and quadratic weighted κ (numpy: 22/29 and 48/55).
+    std::fs::write(
+        &path,
+        "coder,1,2,3,4,5,6,7\nA,1,2,3,3,2,1,4\nB,1,2,3,4,2,2,4\n",
+    )
+    .unwrap();
+    let v = json_of(
+        f.cmd()
+            .args([
+                "agreement",
+                "--format",
+                "json",
+                "--level",
+                "ordinal",
+                "--matrix",
+            ])
+            .arg(&path)
+            .assert(),
+    );
+    let lin = coefficient(&v, "Cohen's κ, linear weights");
+    assert!(
+        (lin["value"].as_f64().unwrap() - 22.0 / 29.0).abs() < 1e-12,
+        "{lin}"
+    );
+    assert!(lin["SE"].as_f64().unwrap() > 0.0);
+    let quad = coefficient(&v, "Cohen's κ, quadratic weights");
+    assert!(
+        (quad["value"].as_f64().unwrap() - 48.0 / 55.0).abs() < 1e-12,
+        "{quad}"
+    );
+}
+
+#[test]
+fn agreement_pair_bootstrap_is_named_seeded_and_gives_both_alpha_minima() {
+    let f = Fixture::new();
+    f.import().success();
+    let run = |extra: &[&str]| {
+        json_of(
+            f.cmd()
+                .args([
+                    "agreement",
+                    "--format",
+                    "json",
+                    "--bootstrap",
+                    "200",
+                    "--seed",
+                    "7",
+                ])
+                .args(extra)
+                .assert(),
+        )
+    };
+    let pairs = run(&["--pair-bootstrap"]);
+    assert_eq!(pairs["bootstrap"], "Krippendorff pair bootstrap");
+    assert_eq!(pairs["seed"], 7);
+    assert_eq!(pairs["bootstrap_replicates"], 200);
+    assert_eq!(pairs, run(&["--pair-bootstrap"]), "same seed, same result");
+    let units = run(&[]);
+    assert_eq!(units["bootstrap"], "unit bootstrap");
+    let row = |v: &serde_json::Value| {
+        v["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["path"] == "Cause/Patient/Resistance")
+            .unwrap()
+            .clone()
+    };
+    let (p, u) = (row(&pairs), row(&units));
+    assert_ne!(p["α 95% CI"], u["α 95% CI"], "the two bootstraps differ");
+    for r in [&p, &u] {
+        let p667 = r["P(α<.667)"].as_f64().unwrap();
+        let p800 = r["P(α<.800)"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p667) && p667 <= p800, "{r}");
+    }
+}
+
+#[test]
+fn csv_output_of_every_command_carries_its_content() {
+    let f = Fixture::new();
+    f.import().success();
+    // Study agreement: unit of analysis and coders before the titled tables.
+    let csv = stdout_of(
+        f.cmd()
+            .args(["agreement", "--format", "csv", "--bootstrap", "50"])
+            .assert(),
+    );
+    assert!(csv.starts_with("# unit: response × code presence"), "{csv}");
+    assert!(csv.contains("# coders: Ayla, Burak\n"));
+    assert!(csv.contains("# Agreement per code (2 coders)\ncode,path,"));
+    assert!(csv.contains("# Overall: response × set of codes"));
+    assert!(!csv.contains("# codes\n"), "table titles, not ids");
+    // Themes: the layer is stated.
+    let csv = stdout_of(f.cmd().args(["themes", "--format", "csv"]).assert());
+    assert!(csv.contains("# layer: consensus"), "{csv}");
+    // init and export-folder print what they did as key,value rows.
+    let db2 = f.dir.path().join("n.rupturelab");
+    let csv = stdout_of(
+        f.cmd_db(&db2)
+            .args([
+                "--format", "csv", "init", "--title", "Pilot", "--key", "pilot",
+            ])
+            .assert(),
+    );
+    assert!(csv.starts_with("key,value\n"), "{csv}");
+    assert!(csv.contains("study,Pilot (pilot)\n"), "{csv}");
+    let out = f.dir.path().join("exported");
+    let csv = stdout_of(
+        f.cmd()
+            .args(["--format", "csv", "export-folder"])
+            .arg(&out)
+            .assert(),
+    );
+    assert!(csv.starts_with("key,value\nexported,"), "{csv}");
+}
+
+#[test]
+fn the_database_can_be_named_by_the_environment() {
+    let f = Fixture::new();
+    f.import().success();
+    // No --db: RUPTURELAB_DB names the database.
+    Command::cargo_bin("rupturelab")
+        .unwrap()
+        .current_dir(f.dir.path())
+        .env("RUPTURELAB_DB", f.db())
+        .args(["summary"])
+        .assert()
+        .success()
+        .stdout(contains("Responses: 360"));
+    // A missing file named there is explained like a missing --db.
+    Command::cargo_bin("rupturelab")
+        .unwrap()
+        .current_dir(f.dir.path())
+        .env("RUPTURELAB_DB", f.dir.path().join("nope.rupturelab"))
+        .args(["summary"])
+        .assert()
+        .failure()
+        .stderr(contains("there is no study database"));
+}
+
+#[test]
+fn crosstab_of_responses_by_an_attribute_tests_between_groups_with_a_caution() {
+    let f = Fixture::new();
+    f.import().success();
+    let v = json_of(
+        f.cmd()
+            .args([
+                "crosstab",
+                "--unit",
+                "response",
+                "--by",
+                "orientation",
+                "--format",
+                "json",
+            ])
+            .assert(),
+    );
+    assert_eq!(v["unit"], "response");
+    assert!(v["caution"].as_str().unwrap().contains("not independent"));
+    let rows = v["crosstab"].as_array().unwrap();
+    let rel = rows
+        .iter()
+        .find(|r| r["code"] == "Cause/Relationship")
+        .unwrap();
+    assert!(rel["χ²"].as_f64().unwrap() > 0.0, "{rel}");
+    assert!(rel["Cramér's V"].as_f64().is_some(), "{rel}");
+    assert_eq!(rel["exact"], "exact");
+    assert!(rel.get("Cochran's Q").is_none());
+    // By patient (participant level) stays within-participant, and names patients by key.
+    let out = stdout_of(f.cmd().args(["crosstab", "--by", "patient"]).assert());
+    assert!(
+        out.contains("Cochran's Q") && out.contains("PT1 (n=20)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn crosstab_monte_carlo_reports_seed_and_draws_in_every_format() {
+    let f = Fixture::new();
+    f.import().success();
+    let args = [
+        "crosstab",
+        "--by",
+        "orientation",
+        "--code",
+        "Cause",
+        "--monte-carlo",
+        "--draws",
+        "999",
+        "--seed",
+        "42",
+    ];
+    let v = json_of(f.cmd().args(args).args(["--format", "json"]).assert());
+    assert_eq!(v["monte_carlo_draws"], 999);
+    assert_eq!(v["monte_carlo_seed"], 42);
+    let rel = v["crosstab"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "Cause/Relationship")
+        .unwrap();
+    assert_eq!(rel["exact"], "Monte-Carlo (999 draws, seed 42)");
+    // p = (hits + 1)/(draws + 1): a multiple of 1/1000.
+    let p = rel["exact p"].as_f64().unwrap();
+    assert!(((p * 1000.0) - (p * 1000.0).round()).abs() < 1e-9, "{p}");
+    let csv = stdout_of(f.cmd().args(args).args(["--format", "csv"]).assert());
+    assert!(csv.contains("# monte_carlo_draws: 999\n"), "{csv}");
+    assert!(csv.contains("# monte_carlo_seed: 42\n"), "{csv}");
+    assert!(csv.contains("Monte-Carlo (999 draws, seed 42)"), "{csv}");
+    // Reproducible: the same seed gives the same estimate.
+    assert_eq!(
+        v,
+        json_of(f.cmd().args(args).args(["--format", "json"]).assert())
+    );
 }

@@ -63,7 +63,7 @@ fn example_study_survives_database_to_qdpx_to_database() {
         .args(["export-qdpx", "out.qdpx"])
         .assert()
         .success()
-        .stdout(contains("1903 codings"));
+        .stdout(contains("1904 codings"));
     // Refuses to overwrite without --force.
     cmd(d, "a.db")
         .args(["export-qdpx", "out.qdpx"])

@@ -15,6 +15,9 @@ struct Ctx {
     errors: Vec<FolderError>,
     /// Participants with no status given: completed if they answered, else invited.
     auto_status: HashSet<Key>,
+    /// codebook.toml could not be read (missing, not UTF-8, not TOML): its error is
+    /// reported once, and code paths elsewhere are not checked against an empty codebook.
+    codebook_failed: bool,
 }
 
 impl Ctx {
@@ -45,6 +48,7 @@ pub fn parse_folder(files: &FolderFiles) -> Result<StudyData, FolderErrors> {
     let mut cx = Ctx {
         errors: Vec::new(),
         auto_status: HashSet::new(),
+        codebook_failed: false,
     };
     let study = parse_inner(files, &mut cx);
     match study {
@@ -436,11 +440,15 @@ fn parse_questions(st: &StudyToml, study: &mut StudyData, cx: &mut Ctx) {
 fn parse_codebook(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
     let f = "codebook.toml";
     let Some(src) = decode(files, f, cx) else {
+        cx.codebook_failed = true;
         return;
     };
     let cb: CodebookToml = match toml::from_str(&src) {
         Ok(c) => c,
-        Err(e) => return toml_error(f, &src, &e, cx),
+        Err(e) => {
+            cx.codebook_failed = true;
+            return toml_error(f, &src, &e, cx);
+        }
     };
     // Line of each `path = "…"` for error messages.
     let lines: HashMap<String, usize> = src
@@ -1205,6 +1213,8 @@ fn code_ref(
     let raw = text::normalize(raw.trim());
     match study.code(&raw) {
         Some(c) => Some(c.path.clone()),
+        // The codebook's own error is already reported; every path would be "unknown".
+        None if cx.codebook_failed => None,
         None => {
             let hint = did_you_mean(&raw, study.codes.iter().map(|c| c.path.as_str()))
                 .map(|s| format!("; did you mean `{s}`?"))
@@ -1317,25 +1327,19 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
         let quote = text::normalize(get("quote"));
         let span = match (start, end) {
             (Some(s), Some(e)) => {
-                if s >= e {
-                    cx.err(
-                        f,
-                        ln,
-                        Some("column `end`"),
-                        format!("end ({e}) must be greater than start ({s})"),
-                    );
-                    continue;
-                }
-                if e > len {
-                    cx.err(f, ln, Some("column `end`"), format!("end {e} is past the end of the answer ({len} characters); offsets count characters (code points) from 0"));
-                    continue;
-                }
+                let span = match Span::within(s, e, len) {
+                    Ok(span) => span,
+                    Err(err) => {
+                        cx.err(f, ln, Some("column `end`"), err.to_string());
+                        continue;
+                    }
+                };
                 let at = text::slice_chars(txt, s, e).unwrap_or_default();
                 if !quote.is_empty() && at != quote {
                     cx.err(f, ln, Some("column `quote`"), format!("characters {s}–{e} read \"{at}\", not the quote \"{quote}\"; fix the offsets or the quote (or delete one of them)"));
                     continue;
                 }
-                Some(Span { start: s, end: e })
+                Some(span)
             }
             (Some(_), None) | (None, Some(_)) => {
                 cx.err(
@@ -1355,10 +1359,7 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                         cx.err(f, ln, Some("column `quote`"), format!("the quote \"{quote}\" is not in the answer {rk}; copy it exactly (case, punctuation and spaces count)"));
                         continue;
                     }
-                    (1, None) => Some(Span {
-                        start: hits[0],
-                        end: hits[0] + qlen,
-                    }),
+                    (1, None) => Span::new(hits[0], hits[0] + qlen).ok(),
                     (n, None) => {
                         cx.err(f, ln, Some("column `occurrence`"), format!("the quote \"{quote}\" appears {n} times in the answer; say which with `occurrence` (1 to {n}) or quote more text"));
                         continue;
@@ -1372,10 +1373,7 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                         );
                         continue;
                     }
-                    (_, Some(o)) => Some(Span {
-                        start: hits[o - 1],
-                        end: hits[o - 1] + qlen,
-                    }),
+                    (_, Some(o)) => Span::new(hits[o - 1], hits[o - 1] + qlen).ok(),
                 }
             }
         };

@@ -177,6 +177,12 @@ pub struct Crosstab {
     pub unit_description: String,
     /// Whether the groups hold independent units (attribute groups at participant level).
     pub independent_groups: bool,
+    /// Whether the same participants make up every group (segment or patient groups at
+    /// participant level): then Cochran's Q / McNemar ([`CrosstabRow::within`]) are the
+    /// tests. Otherwise (attribute groups, or responses as the counting unit) χ², Cramér's
+    /// V and the Fisher–Freeman–Halton test are — with the caveat in [`Crosstab::notes`]
+    /// when the units are responses, which are not independent.
+    pub within_participants: bool,
     /// Groups with at least one unit, in order.
     pub groups: Vec<GroupInfo>,
     /// Groups with no units (left out of the tests).
@@ -412,6 +418,7 @@ pub fn crosstab(study: &StudyData, opts: &CrosstabOptions) -> Result<Crosstab, S
         unit: opts.unit,
         unit_description: unit_word.to_string(),
         independent_groups: !within_design && opts.unit == CountingUnit::Participant,
+        within_participants: within_design,
         groups,
         empty_groups,
         excluded: excluded.into_iter().collect(),
