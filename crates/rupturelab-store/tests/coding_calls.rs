@@ -830,6 +830,20 @@ async fn adding_by_study_key_checks_and_writes_as_add_coding_does() {
     assert_eq!(store.undo_depth(id, &k("deniz")).await.unwrap(), (1, 0));
     assert_eq!(store.response_codings(id, item.id).await.unwrap().iter().filter(|c| c.coder == k("deniz")).count(), 1);
 
+    // A whole-response coding is a duplicate of itself only, not of a span.
+    let whole_one = store
+        .add_coding_by_key("rupture-study", &deniz(item.id, code.as_str()), &whole, "deniz")
+        .await
+        .unwrap();
+    assert_eq!(whole_one.coding.span, None);
+    let e = store
+        .add_coding_by_key("rupture-study", &deniz(item.id, code.as_str()), &whole, "deniz")
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Conflict(m) if m.contains("to this response")), "{e}");
+    store.undo_coding(id, &k("deniz"), "deniz").await.unwrap();
+    assert_eq!(store.undo_depth(id, &k("deniz")).await.unwrap(), (1, 1));
+
     // Its undo step takes it away again.
     store.undo_coding(id, &k("deniz"), "deniz").await.unwrap();
     assert_eq!(store.coding(id, added.coding.id).await.unwrap(), None);

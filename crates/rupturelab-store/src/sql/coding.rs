@@ -736,10 +736,60 @@ pub(super) async fn add_coding_by_key(
     span: SpanResolver<'_>,
     actor: &str,
 ) -> Result<AddedCoding> {
-    let mut tx = begin_write(pool).await?;
-    let added = add_by_key_in(&mut tx, study, new, span, actor).await?;
-    tx.commit().await?;
-    Ok(added)
+    if MULTI_STATEMENT {
+        // BEGIN travels with the read and COMMIT with the writes: two
+        // hand-offs to the connection's worker thread for the whole write.
+        let mut tx = InlineTx {
+            conn: pool.acquire().await?,
+            open: true,
+        };
+        match add_by_key_in(&mut tx.conn, true, study, new, span, actor).await {
+            Ok(added) => {
+                tx.open = false;
+                Ok(added)
+            }
+            Err(e) => {
+                tx.rollback().await;
+                Err(e)
+            }
+        }
+    } else {
+        let mut tx = begin_write(pool).await?;
+        let added = add_by_key_in(&mut tx, false, study, new, span, actor).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+}
+
+/// A write transaction begun and committed inside multi-statement queries
+/// (`BEGIN IMMEDIATE; …` and `…; COMMIT`), outside sqlx's `Transaction`. If
+/// it is dropped while open (the request was cancelled between its two
+/// queries), its connection is closed instead of going back to the pool,
+/// which rolls the transaction back: no one else ever runs inside it.
+pub(super) struct InlineTx {
+    pub(super) conn: sqlx::pool::PoolConnection<Db>,
+    pub(super) open: bool,
+}
+
+impl InlineTx {
+    async fn rollback(&mut self) {
+        // "No transaction is active" (BEGIN itself failed) is fine too.
+        if sqlx::query("ROLLBACK")
+            .execute(&mut *self.conn)
+            .await
+            .is_ok()
+        {
+            self.open = false;
+        }
+    }
+}
+
+impl Drop for InlineTx {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// What [`add_by_key_in`] reads in its one statement.
@@ -757,6 +807,7 @@ type ByKeyRow = (
     bool,           // response assigned to the coder
     bool,           // coder has undone steps
     i64,            // coder's steps not undone
+    Option<String>, // inline only: the coder's spans with this code here
 );
 
 /// The coding API's add: one read (the study by key, the response, the
@@ -766,16 +817,30 @@ type ByKeyRow = (
 /// (403), span and code (422), duplicate (409).
 async fn add_by_key_in(
     tx: &mut Conn,
+    inline: bool,
     study: &str,
     new: &NewCoding,
     resolve: SpanResolver<'_>,
     actor: &str,
 ) -> Result<AddedCoding> {
-    let row: Option<ByKeyRow> = sqlx::query_as(
-        "SELECT st.id, q.kind, p.code, g.key, q.key, r.text, k.id, k.codable, d.id, a.mode, \
+    // Inline (SQLite): the transaction begins with the read, and the read
+    // lists the coder's spans with this code on this response
+    // (`start:end`, -1 for the whole response) for the duplicate check.
+    let (begin, spans) = if inline {
+        (
+            "BEGIN IMMEDIATE; ",
+            "(SELECT group_concat(COALESCE(c.span_start, -1) || ':' || COALESCE(c.span_end, -1), ',') \
+             FROM codings c WHERE c.coder_id = d.id AND c.response_id = r.id AND c.code_id = k.id)",
+        )
+    } else {
+        ("", "CAST(NULL AS TEXT)")
+    };
+    let row: Option<ByKeyRow> = sqlx::query_as(&format!(
+        "{begin}SELECT st.id, q.kind, p.code, g.key, q.key, r.text, k.id, k.codable, d.id, a.mode, \
          EXISTS (SELECT 1 FROM coding_assigned s WHERE s.coder_id = d.id AND s.response_id = r.id), \
          EXISTS (SELECT 1 FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = TRUE), \
-         (SELECT COUNT(*) FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = FALSE) \
+         (SELECT COUNT(*) FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = FALSE), \
+         {spans} \
          FROM studies st \
          LEFT JOIN responses r ON r.id = $2 AND r.study_id = st.id \
          LEFT JOIN questions q ON q.id = r.question_id \
@@ -784,8 +849,8 @@ async fn add_by_key_in(
          LEFT JOIN codes k ON k.study_id = st.id AND k.path = $3 \
          LEFT JOIN coders d ON d.study_id = st.id AND d.name = $4 \
          LEFT JOIN coder_assignments a ON a.coder_id = d.id \
-         WHERE st.key = $1",
-    )
+         WHERE st.key = $1"
+    ))
     .bind(study)
     .bind(new.response.0)
     .bind(new.code.as_str())
@@ -806,6 +871,7 @@ async fn add_by_key_in(
         assigned,
         redo,
         steps,
+        existing,
     )) = row
     else {
         return Err(StoreError::NoSuchStudy(study.to_string()));
@@ -874,24 +940,35 @@ async fn add_by_key_in(
             rkey
         ))
     };
-    let cid = if MULTI_STATEMENT {
-        // One query: the coding (none if it would duplicate one), then, only
-        // if it was inserted (changes() = 1), its undo step and its audit
-        // event; the redo stack and the log's oldest steps go last.
+    let cid = if inline {
+        // The coder's spans were read under the write lock: no one else
+        // can add a coding before the batch below.
+        let mine = format!(
+            "{}:{}",
+            span.map_or(-1, |x| x.start as i64),
+            span.map_or(-1, |x| x.end as i64)
+        );
+        if existing
+            .as_deref()
+            .is_some_and(|l| l.split(',').any(|x| x == mine))
+        {
+            return Err(duplicate());
+        }
+        // One query: the coding, its undo step (the coding's id is the last
+        // rowid), its audit event, the redo stack and the log's oldest
+        // steps when due, and the commit.
         let ids: Vec<i64> = sqlx::query_scalar(
             "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, version, created_at, updated_at) \
-             SELECT $1,$2,$3,$4,$5,$6,$7,1,$8,$8 WHERE NOT EXISTS (SELECT 1 FROM codings c WHERE c.coder_id = $4 \
-               AND c.response_id = $2 AND c.code_id = $3 \
-               AND COALESCE(c.span_start, -1) = COALESCE($5, -1) AND COALESCE(c.span_end, -1) = COALESCE($6, -1)) \
-             RETURNING id; \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$8) RETURNING id; \
              INSERT INTO coding_undo (study_id, coder_id, coding_id, response_id, before, after, undone, at) \
-             SELECT $1,$4,last_insert_rowid(),$2,NULL,$9,FALSE,$8 WHERE changes() = 1; \
+             VALUES ($1,$4,last_insert_rowid(),$2,NULL,$9,FALSE,$8); \
              INSERT INTO audit_events (study_id, at, actor, action, entity, detail) \
              SELECT $1,$8,$10,'coding.add','coding ' || CAST(u.coding_id AS TEXT) || $11,$12 \
-             FROM coding_undo u WHERE u.id = last_insert_rowid() AND changes() = 1; \
+             FROM coding_undo u WHERE u.id = last_insert_rowid(); \
              DELETE FROM coding_undo WHERE $13 AND coder_id = $4 AND undone = TRUE; \
              DELETE FROM coding_undo WHERE $14 AND coder_id = $4 AND id <= \
-               (SELECT id FROM coding_undo WHERE coder_id = $4 ORDER BY id DESC LIMIT 1 OFFSET $15)",
+               (SELECT id FROM coding_undo WHERE coder_id = $4 ORDER BY id DESC LIMIT 1 OFFSET $15); \
+             COMMIT",
         )
         .bind(sid)
         .bind(snap.response)
@@ -910,8 +987,8 @@ async fn add_by_key_in(
         .bind(UNDO_DEPTH)
         .fetch_all(&mut *tx)
         .await?;
-        // The transaction is dropped (rolled back) with the error.
-        *ids.first().ok_or_else(duplicate)?
+        *ids.first()
+            .ok_or_else(|| StoreError::Invalid("the coding was not stored".into()))?
     } else {
         c.duplicate = duplicate_of_new(&mut *tx, c.id, &snap).await?;
         if c.duplicate {

@@ -157,3 +157,51 @@ async fn backup_into(pool: &Pool, out: &Path) -> Result<()> {
 }
 
 crate::store_impl::sql_store_impl!(SqliteStore);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_inline_transaction_dropped_open_never_goes_back_to_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.rupturelab"))
+            .await
+            .unwrap();
+        {
+            let mut tx = coding::InlineTx {
+                conn: store.pool.acquire().await.unwrap(),
+                open: true,
+            };
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut *tx.conn)
+                .await
+                .unwrap();
+            // Dropped here, as a cancelled request drops it.
+        }
+        // Its connection was closed, which rolled the transaction back: the
+        // next writer gets the lock at once (not after the 10 s busy
+        // timeout), and no pooled connection is inside a transaction.
+        let write = async {
+            for _ in 0..8 {
+                let mut tx = begin_write(&store.pool).await.unwrap();
+                sqlx::query("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(3), write)
+            .await
+            .expect("the lock was free");
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            let mut c = store.pool.acquire().await.unwrap();
+            // A connection inside a transaction refuses a nested BEGIN.
+            sqlx::query("BEGIN").execute(&mut *c).await.unwrap();
+            sqlx::query("ROLLBACK").execute(&mut *c).await.unwrap();
+            conns.push(c);
+        }
+    }
+}
