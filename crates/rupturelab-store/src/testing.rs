@@ -196,6 +196,30 @@ macro_rules! db_test {
     };
 }
 
+/// A study folder of the repository's `examples/` as a file map (tests only:
+/// the path is that of the source checkout).
+pub fn example_files(name: &str) -> rupturelab_core::folder::FolderFiles {
+    let dir = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let mut files = rupturelab_core::folder::FolderFiles::new();
+    for sub in ["", "segments/"] {
+        for e in std::fs::read_dir(format!("{dir}/{sub}")).expect("the examples folder") {
+            let e = e.expect("an entry of the examples folder");
+            let rel = format!("{sub}{}", e.file_name().to_string_lossy());
+            if e.file_type().is_ok_and(|t| t.is_file())
+                && rupturelab_core::folder::is_study_file(&rel)
+            {
+                files.insert(rel, std::fs::read(e.path()).expect("an example file"));
+            }
+        }
+    }
+    files
+}
+
+/// An example study of the repository's `examples/`, parsed (tests only).
+pub fn example_study(name: &str) -> rupturelab_core::StudyData {
+    rupturelab_core::folder::parse_folder(&example_files(name)).expect("the example study parses")
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -3,25 +3,13 @@
 //! duplicates skipped, bad input refused with nothing written, and
 //! concurrent coders never losing a coding.
 
-use rupturelab_core::folder::parse_folder;
 use rupturelab_core::*;
 use rupturelab_store::db_test;
 use rupturelab_store::testing::TestDb;
 use rupturelab_store::*;
 
 fn example() -> StudyData {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rupture-study");
-    let mut files = rupturelab_core::folder::FolderFiles::new();
-    for sub in ["", "segments/"] {
-        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
-            let e = e.unwrap();
-            let rel = format!("{sub}{}", e.file_name().to_string_lossy());
-            if e.file_type().unwrap().is_file() && rupturelab_core::folder::is_study_file(&rel) {
-                files.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    parse_folder(&files).unwrap()
+    rupturelab_store::testing::example_study("rupture-study")
 }
 
 fn k(s: &str) -> Key {

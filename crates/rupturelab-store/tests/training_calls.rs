@@ -2,7 +2,6 @@
 //! trainee links by hash (reissue and revoke), exercises lock once written,
 //! stay out of the study's responses, and go with their study.
 
-use rupturelab_core::folder::parse_folder;
 use rupturelab_core::training::{starter_prompts, Focus, PromptKind};
 use rupturelab_core::*;
 use rupturelab_store::db_test;
@@ -11,18 +10,7 @@ use rupturelab_store::training::*;
 use rupturelab_store::*;
 
 fn example() -> StudyData {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rupture-study");
-    let mut files = rupturelab_core::folder::FolderFiles::new();
-    for sub in ["", "segments/"] {
-        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
-            let e = e.unwrap();
-            let rel = format!("{sub}{}", e.file_name().to_string_lossy());
-            if e.file_type().unwrap().is_file() && rupturelab_core::folder::is_study_file(&rel) {
-                files.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    parse_folder(&files).unwrap()
+    rupturelab_store::testing::example_study("rupture-study")
 }
 
 fn k(s: &str) -> Key {

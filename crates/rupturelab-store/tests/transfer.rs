@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use rupturelab_core::folder::parse_folder;
 use rupturelab_core::training::{starter_prompts, Focus};
 use rupturelab_core::*;
 use rupturelab_store::db_test;
@@ -18,18 +17,7 @@ use rupturelab_store::transfer::copy;
 use rupturelab_store::*;
 
 fn example() -> StudyData {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rupture-study");
-    let mut files = rupturelab_core::folder::FolderFiles::new();
-    for sub in ["", "segments/"] {
-        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
-            let e = e.unwrap();
-            let rel = format!("{sub}{}", e.file_name().to_string_lossy());
-            if e.file_type().unwrap().is_file() && rupturelab_core::folder::is_study_file(&rel) {
-                files.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    parse_folder(&files).unwrap()
+    rupturelab_store::testing::example_study("rupture-study")
 }
 
 fn example_with_key(key: &str) -> StudyData {

@@ -350,18 +350,7 @@ async fn researcher_signs_in_invites_and_reads_the_dashboard_in_chromium() {
     let run = async {
         c.goto(&app.url("/studies/rupture-study")).await.unwrap();
         assert_eq!(path_of(&c).await, "/login");
-        c.find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys(RESEARCHER.0)
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(RESEARCHER.1)
-            .await
-            .unwrap();
+        fill_sign_in(&c, RESEARCHER).await;
         shots.take(&c, "login").await;
         click_to(&c, "sign-in", "/studies/rupture-study").await;
         let done = c

@@ -37,18 +37,7 @@ fn position(d: &StudyData, path: &str) -> usize {
 async fn sign_in(c: &Client, app: &TestApp, path: &str) {
     c.goto(&app.url(path)).await.unwrap();
     assert_eq!(path_of(c).await, "/login");
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(RESEARCHER.0)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(RESEARCHER.1)
-        .await
-        .unwrap();
+    fill_sign_in(c, RESEARCHER).await;
     click_to(c, "sign-in", path).await;
 }
 

@@ -61,39 +61,7 @@ async fn press(c: &Client, modifiers: &[WdKey], key: char) {
     c.perform_actions(ka).await.unwrap();
 }
 
-async fn sign_in(c: &Client, app: &TestApp, who: (&str, &str)) {
-    c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(who.0)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(who.1)
-        .await
-        .unwrap();
-    c.find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let start = Instant::now();
-    while path_of(c).await != "/coding" {
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "sign-in of {}",
-            who.0
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-const LOADED: &str =
-    "document.querySelector('#text') && document.querySelector('#text').textContent.length > 0";
+const LOADED: &str = TEXT_LOADED;
 
 /// The coder's codings of the response, from the store: (code, span).
 async fn stored(app: &TestApp, coder: &str) -> Vec<(String, Option<(usize, usize)>)> {
@@ -147,7 +115,7 @@ async fn coder_selects_and_codes_by_keyboard_reloads_undoes_and_a_blind_second_c
     let (_driver, c) = start_browser(profile.path()).await;
     c.set_window_size(1280, 900).await.unwrap();
     let run = async {
-        sign_in(&c, &app, CODER).await;
+        sign_in_as(&c, &app, CODER, "/coding").await;
         c.goto(&app.url("/coding/rupture-study?segment=S1&question=Q1"))
             .await
             .unwrap();
@@ -281,7 +249,7 @@ async fn coder_selects_and_codes_by_keyboard_reloads_undoes_and_a_blind_second_c
             assert!(start.elapsed() < Duration::from_secs(15), "logout");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        sign_in(&c, &app, SECOND).await;
+        sign_in_as(&c, &app, SECOND, "/coding").await;
         let rid = app
             .store
             .coding_queue(

@@ -48,18 +48,7 @@ async fn researcher_edits_a_transcript_turn_by_turn_in_chromium() {
     c.set_window_size(1280, 1000).await.unwrap();
     let run = async {
         c.goto(&app.url("/login")).await.unwrap();
-        c.find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys(RESEARCHER.0)
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(RESEARCHER.1)
-            .await
-            .unwrap();
+        fill_sign_in(&c, RESEARCHER).await;
         click_to(&c, "sign-in", "/studies").await;
         c.goto(&app.url("/studies/rupture-study/segments/S1"))
             .await

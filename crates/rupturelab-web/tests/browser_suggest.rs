@@ -45,35 +45,7 @@ async fn press(c: &Client, key: char) {
     c.perform_actions(ka).await.unwrap();
 }
 
-async fn sign_in(c: &Client, app: &TestApp, who: (&str, &str)) {
-    c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(who.0)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(who.1)
-        .await
-        .unwrap();
-    c.find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let start = Instant::now();
-    while path_of(c).await != "/coding" {
-        assert!(start.elapsed() < Duration::from_secs(15), "sign-in");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-const LOADED: &str =
-    "document.querySelector('#text') && document.querySelector('#text').textContent.length > 0";
+const LOADED: &str = TEXT_LOADED;
 const SHOWN: &str = "!document.getElementById('suggestions').hidden && document.querySelectorAll('#suggestion-list li').length >= 2";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,7 +61,7 @@ async fn a_coder_accepts_a_suggestion_by_keyboard_and_sees_the_coding_then_rejec
     let (_driver, c) = start_browser(profile.path()).await;
     c.set_window_size(1280, 900).await.unwrap();
     let run = async {
-        sign_in(&c, &app, CODER).await;
+        sign_in_as(&c, &app, CODER, "/coding").await;
         c.goto(&app.url("/coding/rupture-study")).await.unwrap();
         wait_for(&c, LOADED, "the first response").await;
         // Move on (n) until a response with two suggestions shows.

@@ -35,18 +35,7 @@ async fn text_of(c: &Client, css: &str) -> String {
 /// example study.
 async fn create_module(c: &Client, app: &TestApp, shots: &mut Shots) {
     c.goto(&app.url("/login")).await.unwrap();
-    c.find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(RESEARCHER.0)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(RESEARCHER.1)
-        .await
-        .unwrap();
+    fill_sign_in(c, RESEARCHER).await;
     click_to(c, "sign-in", "/studies").await;
     c.goto(&app.url("/studies/rupture-study")).await.unwrap();
     c.find(Locator::LinkText("Training"))
@@ -238,18 +227,7 @@ async fn a_trainee_account_signs_in_and_does_an_exercise_in_chromium() {
         c.set_window_size(414, 900).await.unwrap();
         c.goto(&sign_in).await.unwrap();
         wait_count(&c, "#trainee-login", 1).await;
-        c.find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys("deniz")
-            .await
-            .unwrap();
-        c.find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(&pw)
-            .await
-            .unwrap();
+        fill_sign_in(&c, ("deniz", &pw)).await;
         shots.take(&c, "trainee-sign-in").await;
         click_to(&c, "sign-in", "/training").await;
         let modules = wait_count(&c, "#modules li", 1).await;

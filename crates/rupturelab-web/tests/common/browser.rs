@@ -181,3 +181,26 @@ pub async fn wait_count(c: &Client, css: &str, n: usize) -> Vec<fantoccini::elem
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Types a user name and a password into the sign-in form of the page.
+pub async fn fill_sign_in(c: &Client, who: (&str, &str)) {
+    for (field, value) in [("username", who.0), ("password", who.1)] {
+        c.find(Locator::Id(field))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+}
+
+/// Signs `who` in through the login page and waits for `landing`.
+pub async fn sign_in_as(c: &Client, app: &super::TestApp, who: (&str, &str), landing: &str) {
+    c.goto(&app.url("/login")).await.unwrap();
+    fill_sign_in(c, who).await;
+    click_to(c, "sign-in", landing).await;
+}
+
+/// A script that is true once the coding screen shows a response's text.
+pub const TEXT_LOADED: &str =
+    "document.querySelector('#text') && document.querySelector('#text').textContent.length > 0";

@@ -8,7 +8,6 @@ pub mod browser;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use rupturelab_core::folder::{parse_folder, FolderFiles};
 use rupturelab_core::StudyData;
 use rupturelab_store::testing::TestDb;
 use rupturelab_store::{Role, Store};
@@ -19,25 +18,12 @@ pub const RESEARCHER: (&str, &str) = ("ayse", "researcher-password-1");
 pub const CODER: (&str, &str) = ("can", "coder-password-123");
 pub const STUDY: &str = "rupture-study";
 
-/// A study folder from `examples/` as a file map.
-pub fn example_files(name: &str) -> FolderFiles {
-    let dir = format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"));
-    let mut files = FolderFiles::new();
-    for sub in ["", "segments/"] {
-        for e in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
-            let e = e.unwrap();
-            let rel = format!("{sub}{}", e.file_name().to_string_lossy());
-            if e.file_type().unwrap().is_file() && rupturelab_core::folder::is_study_file(&rel) {
-                files.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    files
-}
+#[allow(unused_imports)]
+pub use rupturelab_store::testing::example_files;
 
 /// A parsed example study.
 pub fn example(name: &str) -> StudyData {
-    parse_folder(&example_files(name)).unwrap()
+    rupturelab_store::testing::example_study(name)
 }
 
 pub struct TestApp {
