@@ -28,7 +28,7 @@ macro_rules! sql_store_impl {
                 study::record_audit(&self.pool, id, event).await
             }
             async fn close(&self) {
-                self.pool.close().await;
+                self.close_pools().await;
             }
             fn pool(&self) -> DbPool {
                 db_pool(&self.pool)
@@ -250,7 +250,7 @@ macro_rules! sql_store_impl {
                 actor: &str,
             ) -> Result<AddedCoding> {
                 let _queue = self.coding_writes.lock().await;
-                coding::add_coding_by_key(&self.pool, study, new, span, actor).await
+                coding::add_coding_by_key(self.coding_pool(), study, new, span, actor).await
             }
             async fn update_coding(
                 &self,

@@ -95,6 +95,18 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+impl PgStore {
+    /// The pool of the coding API's adds: the one pool (a server's cache
+    /// is shared by its connections).
+    fn coding_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn close_pools(&self) {
+        self.pool.close().await;
+    }
+}
+
 // ---- what the shared SQL (`src/sql/`) needs from this backend ----
 
 pub(crate) use crate::codec::{invalid, key};
