@@ -557,7 +557,8 @@ pub trait Store: Send + Sync {
     async fn session_load(&self, id: &str, now: i64) -> Result<Option<StoredSession>>;
     /// Stores a new session; false (nothing stored) if the id is taken.
     async fn session_create(&self, session: &SessionRow) -> Result<bool>;
-    /// Stores a session, replacing the one of the same id.
+    /// Updates the session of this id; a session that no longer exists
+    /// (deleted by a sign-out meanwhile) is not stored again.
     async fn session_save(&self, session: &SessionRow) -> Result<()>;
     /// Removes a session.
     async fn session_delete(&self, id: &str) -> Result<()>;
@@ -588,6 +589,9 @@ pub trait Store: Send + Sync {
     ) -> Result<i64>;
     /// Forgets the failures of `client` in `scope` (after a success).
     async fn rate_limit_clear(&self, scope: &str, client: &str) -> Result<()>;
+    /// Takes one attempt of `client` in `scope` back off its count (an
+    /// attempt counted before it was known to fail, which then succeeded).
+    async fn rate_limit_forgive(&self, scope: &str, client: &str) -> Result<()>;
 
     // --- report ---
 

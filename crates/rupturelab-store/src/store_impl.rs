@@ -599,6 +599,9 @@ macro_rules! sql_store_impl {
             async fn rate_limit_clear(&self, scope: &str, client: &str) -> Result<()> {
                 rate_limit::clear(&self.pool, scope, client).await
             }
+            async fn rate_limit_forgive(&self, scope: &str, client: &str) -> Result<()> {
+                rate_limit::forgive(&self.pool, scope, client).await
+            }
 
             // --- report ---
             async fn quote_rules(&self, id: StudyId) -> Result<Vec<crate::QuoteRule>> {

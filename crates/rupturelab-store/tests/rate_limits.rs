@@ -1,6 +1,6 @@
 //! The web server's shared rate-limit counters on both backends
 //! (`db_test!`): failures count within a window, a passed window starts
-//! again at one, clients and scopes are apart, a clear forgets, and two
+//! again at one, clients and scopes are apart, a forgive takes one back, a clear forgets, and two
 //! store handles on one database (two server processes) see one count.
 
 use rupturelab_store::db_test;
@@ -28,6 +28,14 @@ async fn failures_count_per_scope_and_client_within_a_window() {
     assert_eq!(a.rate_limit_failures("login", "10.0.0.1", 60_999, w).await.unwrap(), 3);
     assert_eq!(a.rate_limit_failures("login", "10.0.0.1", 61_000, w).await.unwrap(), 0);
     assert_eq!(a.rate_limit_fail("login", "10.0.0.1", 61_000, w).await.unwrap(), 1);
+    // A forgive takes one attempt back, never below zero.
+    a.rate_limit_fail("login", "10.0.0.1", 61_000, w).await.unwrap();
+    b.rate_limit_forgive("login", "10.0.0.1").await.unwrap();
+    assert_eq!(a.rate_limit_failures("login", "10.0.0.1", 61_001, w).await.unwrap(), 1);
+    a.rate_limit_forgive("login", "10.0.0.1").await.unwrap();
+    a.rate_limit_forgive("login", "10.0.0.1").await.unwrap();
+    assert_eq!(a.rate_limit_failures("login", "10.0.0.1", 61_001, w).await.unwrap(), 0);
+    assert_eq!(a.rate_limit_fail("login", "10.0.0.1", 61_001, w).await.unwrap(), 1);
     // A clear forgets this client in this scope only.
     b.rate_limit_clear("login", "10.0.0.1").await.unwrap();
     assert_eq!(a.rate_limit_failures("login", "10.0.0.1", 61_001, w).await.unwrap(), 0);

@@ -18,6 +18,38 @@ fn k(s: &str) -> Key {
 
 db_test! {
 #[tokio::test]
+async fn sessions_load_with_their_user_and_a_deleted_session_is_never_saved_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(&dir.path().join("s.db")).await;
+    let store = db.open().await.unwrap();
+    let uid = store.create_user("ayse", Role::Coder, "h").await.unwrap();
+    let row = |data: &str, user: Option<i64>| SessionRow {
+        id: "sid".into(),
+        data: data.into(),
+        expires_at: 2_000,
+        user_id: user,
+    };
+    assert!(store.session_create(&row("{}", None)).await.unwrap());
+    assert!(!store.session_create(&row("{}", None)).await.unwrap(), "id taken");
+    store.session_save(&row("{\"a\":1}", Some(uid.0))).await.unwrap();
+    let s = store.session_load("sid", 1_000).await.unwrap().unwrap();
+    assert_eq!((s.data.as_str(), s.expires_at), ("{\"a\":1}", 2_000));
+    assert_eq!(s.user.unwrap().username, "ayse");
+    // An unknown account is not stored as the session's user.
+    store.session_save(&row("{}", Some(uid.0 + 99))).await.unwrap();
+    assert!(store.session_load("sid", 1_000).await.unwrap().unwrap().user.is_none());
+    // Expired sessions are not loaded.
+    assert!(store.session_load("sid", 2_000).await.unwrap().is_none());
+    // A save after a sign-out deleted the session does not bring it back.
+    store.session_delete("sid").await.unwrap();
+    store.session_save(&row("{}", Some(uid.0))).await.unwrap();
+    assert!(store.session_load("sid", 1_000).await.unwrap().is_none());
+    store.close().await;
+}
+}
+
+db_test! {
+#[tokio::test]
 async fn users_are_unique_and_found_by_name_id_and_api_token_hash() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::create(&dir.path().join("t.db")).await;

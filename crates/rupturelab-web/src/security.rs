@@ -292,6 +292,24 @@ impl RateLimiter {
         e.0
     }
 
+    /// Takes one counted attempt of the key back (it succeeded).
+    pub async fn forgive(&self, key: &str) {
+        if let Some((scope, store)) = &self.shared {
+            match store.rate_limit_forgive(scope, key).await {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(cause = %e, "rate limit: database unreachable"),
+            }
+        }
+        if let Some(e) = self
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(key)
+        {
+            e.0 = e.0.saturating_sub(1);
+        }
+    }
+
     /// Forgets a key's failures (after a success).
     pub async fn clear(&self, key: &str) {
         if let Some((scope, store)) = &self.shared {
@@ -313,8 +331,10 @@ impl RateLimiter {
 ///   success, so a burst of concurrent guesses at one account cannot slip
 ///   past the limit, while colleagues signing in at the same moment from one
 ///   office address (one NAT) never count against each other;
-/// * per address: `10 × max` failed attempts in the window, so one address
-///   cannot spray guesses over many user names. A success does not clear it.
+/// * per address: `10 × max` attempts in the window, each counted when it
+///   begins (so attempts still running count too) and taken back when it
+///   succeeds, so one address cannot spray guesses over many user names,
+///   not even with many requests at once. A success does not clear it.
 pub struct SignInLimiter {
     max: u32,
     name: RateLimiter,
@@ -357,13 +377,18 @@ impl SignInLimiter {
     /// Starts an attempt of `name` from `ip`: `TooManyRequests` when the
     /// address or the name from this address is over its limit.
     pub async fn begin(&self, ip: &str, name: &str) -> Result<SignInAttempt, crate::Error> {
-        if self.address.blocked(ip).await {
+        // The address counts this attempt now, before the password check,
+        // so concurrent guesses at many names cannot all slip under its
+        // ceiling; a success takes it back.
+        if self.address.fail(ip).await > self.max.saturating_mul(10) {
             tracing::warn!(client = %ip, "sign-in refused: too many failed attempts from this address");
             return Err(crate::Error::TooManyRequests);
         }
         // User names are matched as typed (trimmed); lower-casing keeps
-        // "Ayla" and "ayla" on one counter.
-        let key = format!("{ip} {}", name.trim().to_lowercase());
+        // "Ayla" and "ayla" on one counter. A name longer than any real
+        // one is cut, so a huge form field cannot make a huge key.
+        let name: String = name.trim().chars().take(64).collect();
+        let key = format!("{ip} {}", name.to_lowercase());
         if self.name.fail(&key).await > self.max {
             tracing::warn!(client = %ip, "sign-in refused: too many attempts for one user name");
             return Err(crate::Error::TooManyRequests);
@@ -374,15 +399,18 @@ impl SignInLimiter {
         })
     }
 
-    /// The password was right: the name's attempts are forgotten.
+    /// The password was right: the name's attempts are forgotten and the
+    /// attempt is taken off the address's count.
     pub async fn succeeded(&self, attempt: SignInAttempt) {
         self.name.clear(&attempt.key).await;
+        self.address.forgive(&attempt.ip).await;
     }
 
-    /// The password was wrong: it stays counted for the name, and counts
-    /// for the address.
+    /// The password was wrong: it stays counted for the name and for the
+    /// address.
+    /// (Both counts were taken in [`SignInLimiter::begin`].)
     pub async fn failed(&self, attempt: SignInAttempt) {
-        self.address.fail(&attempt.ip).await;
+        drop(attempt);
     }
 }
 
@@ -442,6 +470,20 @@ mod tests {
             l.failed(a).await;
         }
         assert!(l.begin("9.9.9.9", "someone-else").await.is_err());
+        // Concurrent guesses over many names: attempts still running count
+        // for the address, so the 21st is refused before any has failed.
+        let mut running = Vec::new();
+        for i in 0..20 {
+            running.push(l.begin("8.8.8.8", &format!("n{i}")).await.unwrap());
+        }
+        assert!(l.begin("8.8.8.8", "n20").await.is_err());
+        for a in running {
+            l.failed(a).await;
+        }
+        // A huge name makes a bounded key.
+        let a = l.begin("7.7.7.7", &"x".repeat(1 << 20)).await.unwrap();
+        assert!(a.key.len() < 100);
+        l.succeeded(a).await;
     }
 
     #[test]

@@ -333,17 +333,28 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
             (Weights::Linear, "Cohen's κ, linear weights"),
             (Weights::Quadratic, "Cohen's κ, quadratic weights"),
         ] {
-            let k = cohen_kappa(&table, weights, 0.95)?;
-            t.row(vec![
-                name.into(),
-                (k.n_units as usize).into(),
-                coef(k.kappa),
-                num(k.ase),
-                ci(k.ci),
-                num(k.z),
-                num(k.p_value),
-                "asymptotic SE (Fleiss–Cohen–Everitt), Wald CI; z and p under H0: κ = 0".into(),
-            ]);
+            match cohen_kappa(&table, weights, 0.95) {
+                Ok(k) => t.row(vec![
+                    name.into(),
+                    (k.n_units as usize).into(),
+                    coef(k.kappa),
+                    num(k.ase),
+                    ci(k.ci),
+                    num(k.z),
+                    num(k.p_value),
+                    "asymptotic SE (Fleiss–Cohen–Everitt), Wald CI; z and p under H0: κ = 0".into(),
+                ]),
+                Err(e) => t.row(vec![
+                    name.into(),
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    Cell::Empty,
+                    format!("not computed: {e}").into(),
+                ]),
+            }
         }
         r.tables.push(t);
     }

@@ -1354,12 +1354,12 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
             (None, None) => {
                 let hits = text::find_all_chars(txt, &quote);
                 let qlen = text::char_len(&quote);
-                match (hits.len(), occ) {
+                let start = match (hits.len(), occ) {
                     (0, _) => {
                         cx.err(f, ln, Some("column `quote`"), format!("the quote \"{quote}\" is not in the answer {rk}; copy it exactly (case, punctuation and spaces count)"));
                         continue;
                     }
-                    (1, None) => Span::new(hits[0], hits[0] + qlen).ok(),
+                    (1, None) => hits[0],
                     (n, None) => {
                         cx.err(f, ln, Some("column `occurrence`"), format!("the quote \"{quote}\" appears {n} times in the answer; say which with `occurrence` (1 to {n}) or quote more text"));
                         continue;
@@ -1373,7 +1373,14 @@ fn parse_codings(files: &FolderFiles, study: &mut StudyData, cx: &mut Ctx) {
                         );
                         continue;
                     }
-                    (_, Some(o)) => Span::new(hits[o - 1], hits[o - 1] + qlen).ok(),
+                    (_, Some(o)) => hits[o - 1],
+                };
+                match Span::new(start, start + qlen) {
+                    Ok(span) => Some(span),
+                    Err(e) => {
+                        cx.err(f, ln, Some("column `quote`"), e.to_string());
+                        continue;
+                    }
                 }
             }
         };

@@ -60,3 +60,15 @@ pub(super) async fn clear(pool: &Pool, scope: &str, client: &str) -> Result<()> 
         .await?;
     Ok(())
 }
+
+pub(super) async fn forgive(pool: &Pool, scope: &str, client: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE rate_limits SET failures = failures - 1 \
+         WHERE scope = $1 AND client = $2 AND failures > 0",
+    )
+    .bind(scope)
+    .bind(client)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -55,11 +55,11 @@ pub(super) async fn create(pool: &Pool, s: &SessionRow) -> Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+/// Updates a session that exists; a session deleted meanwhile (signed
+/// out by another request) stays deleted rather than coming back.
 pub(super) async fn save(pool: &Pool, s: &SessionRow) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO web_sessions (id, data, expires_at, user_id) VALUES ($1, $2, $3, {USER}) \
-         ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at, \
-         user_id = excluded.user_id"
+        "UPDATE web_sessions SET data = $2, expires_at = $3, user_id = {USER} WHERE id = $1"
     ))
     .bind(&s.id)
     .bind(&s.data)
