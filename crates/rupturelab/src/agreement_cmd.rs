@@ -231,16 +231,7 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
                         t.row(chance_row(c, note));
                     }
                 }
-                Err(e) => t.row(vec![
-                    "Cohen's κ".into(),
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    format!("not computed: {e}").into(),
-                ]),
+                Err(e) => t.row(not_computed("Cohen's κ", &e)),
             }
         } else {
             match fleiss_kappa_matrix(&m) {
@@ -258,32 +249,14 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
                     )
                     .into(),
                 ]),
-                Err(e) => t.row(vec![
-                    "Fleiss' κ".into(),
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    format!("not computed: {e}").into(),
-                ]),
+                Err(e) => t.row(not_computed("Fleiss' κ", &e)),
             }
             match gwet_ac1_raters(&m, 0.95) {
                 Ok(ac1) => t.row(chance_row(
                     &ac1,
                     "many raters, missing ratings allowed; Gwet's variance, t interval",
                 )),
-                Err(e) => t.row(vec![
-                    "Gwet's AC1".into(),
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    format!("not computed: {e}").into(),
-                ]),
+                Err(e) => t.row(not_computed("Gwet's AC1", &e)),
             }
         }
         r.tables.push(t);
@@ -344,21 +317,20 @@ pub fn matrix(args: &AgreementArgs) -> Result<Report> {
                     num(k.p_value),
                     "asymptotic SE (Fleiss–Cohen–Everitt), Wald CI; z and p under H0: κ = 0".into(),
                 ]),
-                Err(e) => t.row(vec![
-                    name.into(),
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    Cell::Empty,
-                    format!("not computed: {e}").into(),
-                ]),
+                Err(e) => t.row(not_computed(name, &e)),
             }
         }
         r.tables.push(t);
     }
     Ok(r)
+}
+
+/// A coefficient's row when it could not be computed, saying why.
+fn not_computed(name: &str, e: &dyn std::fmt::Display) -> Vec<Cell> {
+    let mut row = vec![name.into()];
+    row.extend(std::iter::repeat_n(Cell::Empty, 6));
+    row.push(format!("not computed: {e}").into());
+    row
 }
 
 fn num(x: Option<f64>) -> Cell {
