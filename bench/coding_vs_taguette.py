@@ -24,6 +24,14 @@ Calibre needed); highlights carry one tag each, like a RuptureLab coding.
 
     python3 bench/coding_vs_taguette.py [--codings 2000] [--clients 16] [--keep] [--no-taguette]
 
+If target/release/examples/seq_client exists (cargo build --release -p
+rupturelab-web --example seq_client), a second sequential run of 2,000 more
+codings per server goes through that one lean Rust client, the same for both
+servers (one keep-alive connection, a few microseconds of client time per
+request), with the session each Python client signed in: the ratio of server
+latencies without the Python client's own ≈0.2 ms per request. Its floor, a
+GET /healthz of RuptureLab, is reported beside it. Both ratios are reported.
+
 If target/release/examples/coding_load exists (cargo build --release -p
 rupturelab-web --example coding_load), the 16-client write phase is also run
 by that Rust client (16 sessions in one process): far less client CPU per
@@ -50,6 +58,7 @@ import venv
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "rupturelab")
 LOAD = os.path.join(ROOT, "target", "release", "examples", "coding_load")
+SEQ = os.path.join(ROOT, "target", "release", "examples", "seq_client")
 TAGUETTE = "taguette==1.5.2"
 PASSWORD = "bench-password-1"
 
@@ -228,6 +237,26 @@ def tg_worker(args):
 
 # ------------------------------------------------------------------- driver
 
+def seq_client(port, lines, expect, client, headers):
+    """The same lean Rust client for both servers: one keep-alive connection,
+    one request at a time, the session's cookies and CSRF header given by the
+    Python client that signed in. Returns its JSON summary."""
+    with tempfile.NamedTemporaryFile("w", suffix=".jobs", delete=False) as f:
+        f.write("\n".join(lines) + "\n")
+    try:
+        cmd = [SEQ, f"127.0.0.1:{port}", f.name, "--expect", str(expect)]
+        if client.cookies:
+            cmd += ["--header", "Cookie: " + "; ".join(f"{k}={v}" for k, v in client.cookies.items())]
+        for k, v in headers.items():
+            cmd += ["--header", f"{k}: {v}"]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    finally:
+        os.unlink(f.name)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["errors"] == 0, res
+    return res
+
+
 def stats(lat):
     lat = sorted(lat)
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
@@ -307,6 +336,13 @@ def run_taguette(args, work, procs):
         return out
 
     tg_seq = tg_worker((tport, token, project, tg_jobs(args.codings, 0), None))
+    tg_lean = None
+    if os.path.exists(SEQ):
+        c = tg_login(tport, token)
+        lines = [f"POST\t/api/project/{project}/document/{doc}/highlight/new\t"
+                 + json.dumps({"start_offset": a, "end_offset": b, "tags": [tag]})
+                 for doc, tag, a, b in tg_jobs(args.codings, 2)]
+        tg_lean = seq_client(tport, lines, 200, c, {"X-XSRFToken": c.xsrf})
     tparts = chunks(tg_jobs(args.codings, 1), args.clients)
     tg_wall, tg_conc = concurrent(
         tg_worker, lambda i, b: (tport, token, project, tparts[i], b), args.clients)
@@ -317,7 +353,7 @@ def run_taguette(args, work, procs):
     except subprocess.TimeoutExpired:
         tg.kill()
 
-    return tg_seq, tg_wall, tg_conc, contacted
+    return tg_seq, tg_wall, tg_conc, contacted, tg_lean
 
 
 def main():
@@ -336,7 +372,7 @@ def main():
         db = os.path.join(work, "bench.rupturelab")
         subprocess.run([BIN, "demo", "--db", db], check=True, capture_output=True)
         users = (["bench0"] + [f"bench{i + 1}" for i in range(args.clients)] + ["render"]
-                 + [f"rust{i + 1}" for i in range(args.clients)])
+                 + [f"rust{i + 1}" for i in range(args.clients)] + ["lean"])
         for u in users:
             subprocess.run([BIN, "user", "add", u, "--role", "coder", "--db", db],
                            input=PASSWORD + "\n", text=True, check=True, capture_output=True)
@@ -349,6 +385,15 @@ def main():
         wait_port(port, rl, "rupturelab serve")
         seq_jobs = rl_jobs(port, args.codings, 0)
         rl_seq = rl_worker((port, "bench0", seq_jobs, None))
+        rl_lean = floor = None
+        if os.path.exists(SEQ):
+            c = rl_login(port, "lean")
+            lines = [f"POST\t/api/v1/studies/rupture-study/coding/responses/{rid}/codings\t"
+                     + json.dumps({"code": code, "start": a, "end": b})
+                     for rid, code, a, b in rl_jobs(port, args.codings, 3)]
+            rl_lean = seq_client(port, lines, 201, c, {"X-CSRF-Token": c.csrf})
+            # The client and loopback alone: a route that does nothing.
+            floor = seq_client(port, ["GET\t/healthz\t"] * args.codings, 200, c, {})
         conc_jobs = rl_jobs(port, args.codings, 1)
         parts = chunks(conc_jobs, args.clients)
         rl_wall, rl_conc = concurrent(
@@ -426,8 +471,17 @@ def main():
             print(f"| RuptureLab (SQLite), Rust client | | {rust['wall_s']:.2f} s, "
                   f"{rust['writes_per_s']:,.0f}/s, {rust['median_ms']:.2f} / {rust['p99_ms']:.2f} ms |")
         if tg:
-            print(f"\nsequential median ratio: Taguette / RuptureLab = {stats(tg[0])[0] / rs[0]:.1f}x "
-                  f"(target >= 20x)")
+            print(f"\nsequential median ratio, Python client: Taguette / RuptureLab = "
+                  f"{stats(tg[0])[0] / rs[0]:.1f}x (target >= 20x)")
+        if rl_lean:
+            print(f"\nsame lean Rust client (examples/seq_client) for both, sequential median / p90 / p99:")
+            print(f"  RuptureLab {rl_lean['median_ms']:.3f} / {rl_lean['p90_ms']:.3f} / {rl_lean['p99_ms']:.3f} ms"
+                  f" (client + loopback alone, GET /healthz: {floor['median_ms']:.3f} ms)")
+            if tg and tg[4]:
+                tl = tg[4]
+                print(f"  Taguette   {tl['median_ms']:.3f} / {tl['p90_ms']:.3f} / {tl['p99_ms']:.3f} ms")
+                print(f"  sequential median ratio: Taguette / RuptureLab = "
+                      f"{tl['median_ms'] / rl_lean['median_ms']:.1f}x (target >= 20x)")
         print(f"{args.clients}-client throughput: RuptureLab {len(rl_conc) / rl_wall:,.0f} writes/s with Python "
               f"clients" + (f", {rust['writes_per_s']:,.0f} writes/s with the Rust client" if rust else "")
               + " (target >= 2,000)" + (f"; Taguette {len(tg[2]) / tg[1]:,.0f} writes/s" if tg else ""))

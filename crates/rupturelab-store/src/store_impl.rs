@@ -250,6 +250,9 @@ macro_rules! sql_store_impl {
                 actor: &str,
             ) -> Result<AddedCoding> {
                 let _queue = self.coding_writes.lock().await;
+                if let Some(done) = self.direct_add(study, new, span, actor) {
+                    return done;
+                }
                 coding::add_coding_by_key(self.coding_pool(), study, new, span, actor).await
             }
             async fn update_coding(
@@ -562,6 +565,9 @@ macro_rules! sql_store_impl {
 
             // --- web sessions ---
             async fn session_load(&self, id: &str, now: i64) -> Result<Option<StoredSession>> {
+                if let Some(done) = self.direct_session(id, now) {
+                    return done;
+                }
                 sessions::load(&self.pool, id, now).await
             }
             async fn session_create(&self, s: &SessionRow) -> Result<bool> {

@@ -812,6 +812,53 @@ async fn queue_filters_progress_and_seeded_assignments_set_by_the_researcher() {
     let (d, dc) = signed_in(&app, SECOND).await;
     let (_, q) = call(&app, &d, &dc, "GET", &format!("{BASE}/queue"), None).await;
     assert_eq!(q["total"].as_u64(), Some(n));
+    // Coding is held to the share too: a response outside it is refused
+    // (403, nothing written), one inside it is coded.
+    let mine: Vec<i64> = q["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    let (_, everything) = call(&app, &res, &rc, "GET", &format!("{BASE}/queue"), None).await;
+    let outside = everything["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .find(|id| !mine.contains(id))
+        .unwrap();
+    let body = json!({"code": "Cause/Patient/Resistance", "start": 0, "end": 3});
+    let (s, e) = call(
+        &app,
+        &d,
+        &dc,
+        "POST",
+        &format!("{BASE}/responses/{outside}/codings"),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(s, 403, "{e}");
+    assert!(
+        e["error"].as_str().unwrap_or_default().contains("not among the responses assigned to deniz"),
+        "{e}"
+    );
+    let (s, r) = call(&app, &res, &rc, "GET", &format!("{BASE}/responses/{outside}"), None).await;
+    assert_eq!(s, 200, "{r}");
+    assert!(
+        !r["codings"].as_array().unwrap().iter().any(|c| c["coder"] == "deniz"),
+        "{r}"
+    );
+    let (s, e) = call(
+        &app,
+        &d,
+        &dc,
+        "POST",
+        &format!("{BASE}/responses/{}/codings", mine[0]),
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, 201, "{e}");
     let (_, setup) = call(&app, &res, &rc, "GET", &format!("{BASE}/setup"), None).await;
     let deniz = setup["coders"]
         .as_array()

@@ -102,6 +102,25 @@ impl PgStore {
         &self.pool
     }
 
+    /// Every PostgreSQL query goes over the network: no direct path.
+    fn direct_add(
+        &self,
+        _study: &str,
+        _new: &NewCoding,
+        _span: SpanResolver<'_>,
+        _actor: &str,
+    ) -> Option<Result<AddedCoding>> {
+        None
+    }
+
+    fn direct_session(
+        &self,
+        _id: &str,
+        _now: i64,
+    ) -> Option<Result<Option<crate::web::StoredSession>>> {
+        None
+    }
+
     async fn close_pools(&self) {
         self.pool.close().await;
     }

@@ -792,8 +792,8 @@ impl Drop for InlineTx {
     }
 }
 
-/// What [`add_by_key_in`] reads in its one statement.
-type ByKeyRow = (
+/// What [`add_by_key_in`] reads in its one statement ([`by_key_read`]).
+pub(super) type ByKeyRow = (
     i64,            // study id
     Option<String>, // question kind ('open' for a codable response)
     Option<String>, // participant code
@@ -807,8 +807,282 @@ type ByKeyRow = (
     bool,           // response assigned to the coder
     bool,           // coder has undone steps
     i64,            // coder's steps not undone
-    Option<String>, // inline only: the coder's spans with this code here
+    Option<String>, // with spans only: the coder's spans with this code here
 );
+
+/// The by-key add's one read: the study by key ($1), the response ($2),
+/// the code by path ($3), the coder by name ($4) and the coder's state.
+/// With `spans`, it also lists the coder's spans with this code on this
+/// response (`start:end`, -1 for the whole response) for the duplicate
+/// check, which is then exact only under the write lock.
+pub(super) fn by_key_read(spans: bool) -> String {
+    let spans = if spans {
+        "(SELECT group_concat(COALESCE(c.span_start, -1) || ':' || COALESCE(c.span_end, -1), ',') \
+         FROM codings c WHERE c.coder_id = d.id AND c.response_id = r.id AND c.code_id = k.id)"
+    } else {
+        "CAST(NULL AS TEXT)"
+    };
+    format!(
+        "SELECT st.id, q.kind, p.code, g.key, q.key, r.text, k.id, k.codable, d.id, a.mode, \
+         EXISTS (SELECT 1 FROM coding_assigned s WHERE s.coder_id = d.id AND s.response_id = r.id), \
+         EXISTS (SELECT 1 FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = TRUE), \
+         (SELECT COUNT(*) FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = FALSE), \
+         {spans} \
+         FROM studies st \
+         LEFT JOIN responses r ON r.id = $2 AND r.study_id = st.id \
+         LEFT JOIN questions q ON q.id = r.question_id \
+         LEFT JOIN participants p ON p.id = r.participant_id \
+         LEFT JOIN segments g ON g.id = r.segment_id \
+         LEFT JOIN codes k ON k.study_id = st.id AND k.path = $3 \
+         LEFT JOIN coders d ON d.study_id = st.id AND d.name = $4 \
+         LEFT JOIN coder_assignments a ON a.coder_id = d.id \
+         WHERE st.key = $1"
+    )
+}
+
+/// The by-key add's writes when the statements see each other's
+/// `last_insert_rowid()` (SQLite): the coding (its id returned), its undo
+/// step, its audit event, the redo stack and the log's oldest steps when
+/// due. Parameters as [`ByKeyPlan::write_params`].
+pub(super) const BY_KEY_WRITES: [&str; 5] = [
+    "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, version, created_at, updated_at) \
+     VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$8) RETURNING id",
+    "INSERT INTO coding_undo (study_id, coder_id, coding_id, response_id, before, after, undone, at) \
+     VALUES ($1,$4,last_insert_rowid(),$2,NULL,$9,FALSE,$8)",
+    "INSERT INTO audit_events (study_id, at, actor, action, entity, detail) \
+     SELECT $1,$8,$10,'coding.add','coding ' || CAST(u.coding_id AS TEXT) || $11,$12 \
+     FROM coding_undo u WHERE u.id = last_insert_rowid()",
+    "DELETE FROM coding_undo WHERE $13 AND coder_id = $4 AND undone = TRUE",
+    "DELETE FROM coding_undo WHERE $14 AND coder_id = $4 AND id <= \
+     (SELECT id FROM coding_undo WHERE coder_id = $4 ORDER BY id DESC LIMIT 1 OFFSET $15)",
+];
+
+/// What the by-key add's read found, checked as far as no query is needed:
+/// the study (404) and the response (404). The assignment rule (403)
+/// comes next, then [`ByKeyTarget::plan`].
+pub(super) struct ByKeyTarget {
+    sid: i64,
+    rkey: ResponseKey,
+    text: String,
+    code_id: Option<i64>,
+    codable: Option<bool>,
+    c: CoderState,
+    /// The coder has a row (else one is added before the writes).
+    pub(super) coder_known: bool,
+    /// The coder's spans with this code on this response (see [`by_key_read`]).
+    existing: Option<String>,
+}
+
+impl ByKeyTarget {
+    pub(super) fn new(row: Option<ByKeyRow>, study: &str, new: &NewCoding) -> Result<Self> {
+        let Some((
+            sid,
+            kind,
+            pcode,
+            segment,
+            question,
+            text,
+            code_id,
+            codable,
+            coder,
+            mode,
+            assigned,
+            redo,
+            steps,
+            existing,
+        )) = row
+        else {
+            return Err(StoreError::NoSuchStudy(study.to_string()));
+        };
+        let (Some("open"), Some(pcode), Some(question)) = (kind.as_deref(), pcode, question) else {
+            return Err(not_found(format!(
+                "response: the study has no open answer with id {}",
+                new.response.0
+            )));
+        };
+        Ok(ByKeyTarget {
+            sid,
+            rkey: ResponseKey {
+                participant: key(pcode)?,
+                segment: segment.map(key).transpose()?,
+                question: key(question)?,
+            },
+            text: text.unwrap_or_default(),
+            code_id,
+            codable,
+            c: CoderState {
+                id: coder.unwrap_or(-1),
+                share: mode.as_deref() == Some("share"),
+                assigned,
+                duplicate: false,
+                redo,
+                steps,
+            },
+            coder_known: coder.is_some(),
+            existing,
+        })
+    }
+
+    /// Whether the assignment rule lets the coder add here without asking
+    /// who the actor is (a researcher may code any response).
+    pub(super) fn plainly_assigned(&self) -> bool {
+        !self.c.share || self.c.assigned
+    }
+
+    /// The span (resolved against the text) and the code (422s), then the
+    /// coding to write.
+    pub(super) fn plan(
+        self,
+        new: &NewCoding,
+        resolve: SpanResolver<'_>,
+        actor: &str,
+    ) -> Result<ByKeyPlan> {
+        let span = resolve(&self.text).map_err(invalid)?;
+        check_span(span, &self.text)?;
+        let code = match (self.code_id, self.codable) {
+            (Some(id), Some(true)) => id,
+            (Some(_), _) => {
+                return Err(invalid(format!(
+                "code: `{}` is a category, not a code that can be applied; choose one of its codes",
+                new.code
+            )))
+            }
+            (None, _) => {
+                return Err(invalid(format!(
+                    "code: the codebook has no code `{}`; choose one of the codebook's codes",
+                    new.code
+                )))
+            }
+        };
+        let snap = Snapshot {
+            response: new.response.0,
+            code,
+            span,
+            memo: new.memo.clone().filter(|m| !m.trim().is_empty()),
+        };
+        Ok(ByKeyPlan {
+            entity: format!(" on {}", self.rkey),
+            detail: format!(
+                "(none) → {} {} by {}",
+                new.code,
+                span_text(snap.span),
+                new.coder
+            ),
+            after: snap.to_json(),
+            created: now(),
+            snap,
+            t: self,
+            actor: actor.to_string(),
+            new: new.clone(),
+        })
+    }
+}
+
+/// A checked by-key add, ready to write.
+pub(super) struct ByKeyPlan {
+    t: ByKeyTarget,
+    snap: Snapshot,
+    created: i64,
+    entity: String,
+    detail: String,
+    after: String,
+    actor: String,
+    new: NewCoding,
+}
+
+impl ByKeyPlan {
+    /// The 409 of a coding the coder has already made.
+    fn duplicate(&self) -> StoreError {
+        conflict(format!(
+            "{} has already applied `{}` to this {} of {}; nothing was added",
+            self.new.coder,
+            self.new.code,
+            if self.snap.span.is_some() {
+                "span"
+            } else {
+                "response"
+            },
+            self.t.rkey
+        ))
+    }
+
+    /// The duplicate check against the spans the read listed (exact only
+    /// if they were read under the write lock).
+    pub(super) fn check_listed_duplicate(&self) -> Result<()> {
+        let mine = format!(
+            "{}:{}",
+            self.snap.span.map_or(-1, |x| x.start as i64),
+            self.snap.span.map_or(-1, |x| x.end as i64)
+        );
+        if self
+            .t
+            .existing
+            .as_deref()
+            .is_some_and(|l| l.split(',').any(|x| x == mine))
+        {
+            return Err(self.duplicate());
+        }
+        Ok(())
+    }
+
+    /// The values of [`BY_KEY_WRITES`]' `$1`…`$15`.
+    pub(super) fn write_params(&self) -> WriteParams<'_> {
+        WriteParams {
+            sid: self.t.sid,
+            response: self.snap.response,
+            code: self.snap.code,
+            coder: self.t.c.id,
+            start: self.snap.span.map(|x| x.start as i64),
+            end: self.snap.span.map(|x| x.end as i64),
+            memo: self.snap.memo.as_deref(),
+            created: self.created,
+            after: &self.after,
+            actor: &self.actor,
+            entity: &self.entity,
+            detail: &self.detail,
+            clear_redo: self.t.c.redo,
+            trim: self.t.c.steps + 1 > UNDO_DEPTH,
+            depth: UNDO_DEPTH,
+        }
+    }
+
+    /// The added coding, once written with the id `cid`.
+    pub(super) fn added(self, cid: i64) -> AddedCoding {
+        AddedCoding {
+            study: StudyId(self.t.sid),
+            coding: StoredCoding {
+                id: CodingId(cid),
+                response: self.new.response,
+                coder: self.new.coder,
+                code: self.new.code,
+                span: self.snap.span,
+                memo: self.snap.memo,
+                version: 1,
+                created_at: Timestamp(self.created),
+            },
+            text: self.t.text,
+        }
+    }
+}
+
+/// [`BY_KEY_WRITES`]' parameters, `$1`…`$15` in order.
+pub(super) struct WriteParams<'a> {
+    pub(super) sid: i64,
+    pub(super) response: i64,
+    pub(super) code: i64,
+    pub(super) coder: i64,
+    pub(super) start: Option<i64>,
+    pub(super) end: Option<i64>,
+    pub(super) memo: Option<&'a str>,
+    pub(super) created: i64,
+    pub(super) after: &'a str,
+    pub(super) actor: &'a str,
+    pub(super) entity: &'a str,
+    pub(super) detail: &'a str,
+    pub(super) clear_redo: bool,
+    pub(super) trim: bool,
+    pub(super) depth: i64,
+}
 
 /// The coding API's add: one read (the study by key, the response, the
 /// code, the coder's state), then the writes — on SQLite in one
@@ -824,216 +1098,81 @@ async fn add_by_key_in(
     actor: &str,
 ) -> Result<AddedCoding> {
     // Inline (SQLite): the transaction begins with the read, and the read
-    // lists the coder's spans with this code on this response
-    // (`start:end`, -1 for the whole response) for the duplicate check.
-    let (begin, spans) = if inline {
-        (
-            "BEGIN IMMEDIATE; ",
-            "(SELECT group_concat(COALESCE(c.span_start, -1) || ':' || COALESCE(c.span_end, -1), ',') \
-             FROM codings c WHERE c.coder_id = d.id AND c.response_id = r.id AND c.code_id = k.id)",
-        )
-    } else {
-        ("", "CAST(NULL AS TEXT)")
-    };
-    let row: Option<ByKeyRow> = sqlx::query_as(&format!(
-        "{begin}SELECT st.id, q.kind, p.code, g.key, q.key, r.text, k.id, k.codable, d.id, a.mode, \
-         EXISTS (SELECT 1 FROM coding_assigned s WHERE s.coder_id = d.id AND s.response_id = r.id), \
-         EXISTS (SELECT 1 FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = TRUE), \
-         (SELECT COUNT(*) FROM coding_undo u WHERE u.coder_id = d.id AND u.undone = FALSE), \
-         {spans} \
-         FROM studies st \
-         LEFT JOIN responses r ON r.id = $2 AND r.study_id = st.id \
-         LEFT JOIN questions q ON q.id = r.question_id \
-         LEFT JOIN participants p ON p.id = r.participant_id \
-         LEFT JOIN segments g ON g.id = r.segment_id \
-         LEFT JOIN codes k ON k.study_id = st.id AND k.path = $3 \
-         LEFT JOIN coders d ON d.study_id = st.id AND d.name = $4 \
-         LEFT JOIN coder_assignments a ON a.coder_id = d.id \
-         WHERE st.key = $1"
-    ))
-    .bind(study)
-    .bind(new.response.0)
-    .bind(new.code.as_str())
-    .bind(new.coder.as_str())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((
-        sid,
-        kind,
-        pcode,
-        segment,
-        question,
-        text,
-        code_id,
-        codable,
-        coder,
-        mode,
-        assigned,
-        redo,
-        steps,
-        existing,
-    )) = row
-    else {
-        return Err(StoreError::NoSuchStudy(study.to_string()));
-    };
-    let (Some("open"), Some(pcode), Some(question)) = (kind.as_deref(), pcode, question) else {
-        return Err(not_found(format!(
-            "response: the study has no open answer with id {}",
-            new.response.0
-        )));
-    };
-    let rkey = ResponseKey {
-        participant: key(pcode)?,
-        segment: segment.map(key).transpose()?,
-        question: key(question)?,
-    };
-    let text = text.unwrap_or_default();
-    let mut c = CoderState {
-        id: coder.unwrap_or(-1),
-        share: mode.as_deref() == Some("share"),
-        assigned,
-        duplicate: false,
-        redo,
-        steps,
-    };
-    check_assigned(&mut *tx, &c, &new.coder, new.response.0, actor).await?;
-    let span = resolve(&text).map_err(invalid)?;
-    check_span(span, &text)?;
-    let code = match (code_id, codable) {
-        (Some(id), Some(true)) => id,
-        (Some(_), _) => {
-            return Err(invalid(format!(
-                "code: `{}` is a category, not a code that can be applied; choose one of its codes",
-                new.code
-            )))
-        }
-        (None, _) => {
-            return Err(invalid(format!(
-                "code: the codebook has no code `{}`; choose one of the codebook's codes",
-                new.code
-            )))
-        }
-    };
-    if coder.is_none() {
-        c.id = ensure_coder_conn(&mut *tx, sid, &new.coder).await?;
+    // lists the coder's spans for the duplicate check.
+    let begin = if inline { "BEGIN IMMEDIATE; " } else { "" };
+    let row: Option<ByKeyRow> = sqlx::query_as(&format!("{begin}{}", by_key_read(inline)))
+        .bind(study)
+        .bind(new.response.0)
+        .bind(new.code.as_str())
+        .bind(new.coder.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let mut target = ByKeyTarget::new(row, study, new)?;
+    if !target.plainly_assigned() {
+        check_assigned(&mut *tx, &target.c, &new.coder, new.response.0, actor).await?;
     }
-    let snap = Snapshot {
-        response: new.response.0,
-        code,
-        span,
-        memo: new.memo.clone().filter(|m| !m.trim().is_empty()),
-    };
-    let created = now();
-    let entity = format!(" on {rkey}");
-    let detail = format!(
-        "(none) → {} {} by {}",
-        new.code,
-        span_text(snap.span),
-        new.coder
-    );
-    let duplicate = || {
-        conflict(format!(
-            "{} has already applied `{}` to this {} of {}; nothing was added",
-            new.coder,
-            new.code,
-            if span.is_some() { "span" } else { "response" },
-            rkey
-        ))
-    };
+    if !target.coder_known {
+        target.c.id = ensure_coder_conn(&mut *tx, target.sid, &new.coder).await?;
+    }
+    let plan = target.plan(new, resolve, actor)?;
     let cid = if inline {
         // The coder's spans were read under the write lock: no one else
         // can add a coding before the batch below.
-        let mine = format!(
-            "{}:{}",
-            span.map_or(-1, |x| x.start as i64),
-            span.map_or(-1, |x| x.end as i64)
-        );
-        if existing
-            .as_deref()
-            .is_some_and(|l| l.split(',').any(|x| x == mine))
-        {
-            return Err(duplicate());
-        }
-        // One query: the coding, its undo step (the coding's id is the last
-        // rowid), its audit event, the redo stack and the log's oldest
-        // steps when due, and the commit.
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "INSERT INTO codings (study_id, response_id, code_id, coder_id, span_start, span_end, memo, version, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,1,$8,$8) RETURNING id; \
-             INSERT INTO coding_undo (study_id, coder_id, coding_id, response_id, before, after, undone, at) \
-             VALUES ($1,$4,last_insert_rowid(),$2,NULL,$9,FALSE,$8); \
-             INSERT INTO audit_events (study_id, at, actor, action, entity, detail) \
-             SELECT $1,$8,$10,'coding.add','coding ' || CAST(u.coding_id AS TEXT) || $11,$12 \
-             FROM coding_undo u WHERE u.id = last_insert_rowid(); \
-             DELETE FROM coding_undo WHERE $13 AND coder_id = $4 AND undone = TRUE; \
-             DELETE FROM coding_undo WHERE $14 AND coder_id = $4 AND id <= \
-               (SELECT id FROM coding_undo WHERE coder_id = $4 ORDER BY id DESC LIMIT 1 OFFSET $15); \
-             COMMIT",
-        )
-        .bind(sid)
-        .bind(snap.response)
-        .bind(snap.code)
-        .bind(c.id)
-        .bind(snap.span.map(|x| x.start as i64))
-        .bind(snap.span.map(|x| x.end as i64))
-        .bind(&snap.memo)
-        .bind(created)
-        .bind(snap.to_json())
-        .bind(actor)
-        .bind(&entity)
-        .bind(&detail)
-        .bind(c.redo)
-        .bind(c.steps + 1 > UNDO_DEPTH)
-        .bind(UNDO_DEPTH)
-        .fetch_all(&mut *tx)
-        .await?;
+        plan.check_listed_duplicate()?;
+        // One query: the writes and the commit.
+        let p = plan.write_params();
+        let ids: Vec<i64> = sqlx::query_scalar(&format!("{}; COMMIT", BY_KEY_WRITES.join("; ")))
+            .bind(p.sid)
+            .bind(p.response)
+            .bind(p.code)
+            .bind(p.coder)
+            .bind(p.start)
+            .bind(p.end)
+            .bind(p.memo)
+            .bind(p.created)
+            .bind(p.after)
+            .bind(p.actor)
+            .bind(p.entity)
+            .bind(p.detail)
+            .bind(p.clear_redo)
+            .bind(p.trim)
+            .bind(p.depth)
+            .fetch_all(&mut *tx)
+            .await?;
         *ids.first()
             .ok_or_else(|| StoreError::Invalid("the coding was not stored".into()))?
     } else {
-        c.duplicate = duplicate_of_new(&mut *tx, c.id, &snap).await?;
-        if c.duplicate {
-            return Err(duplicate());
+        let (t, snap) = (&plan.t, &plan.snap);
+        if duplicate_of_new(&mut *tx, t.c.id, snap).await? {
+            return Err(plan.duplicate());
         }
-        let cid = insert_row_at(&mut *tx, sid, c.id, &snap, created).await?;
+        let cid = insert_row_at(&mut *tx, t.sid, t.c.id, snap, plan.created).await?;
         push_undo_known(
             &mut *tx,
-            sid,
-            c.id,
+            t.sid,
+            t.c.id,
             cid,
             snap.response,
             None,
-            Some(&snap),
+            Some(snap),
             Log {
-                redo: c.redo,
-                steps: c.steps,
+                redo: t.c.redo,
+                steps: t.c.steps,
             },
         )
         .await?;
         audit(
             &mut *tx,
-            sid,
+            t.sid,
             actor,
             "coding.add",
-            format!("coding {cid}{entity}"),
-            detail,
+            format!("coding {cid}{}", plan.entity),
+            plan.detail.clone(),
         )
         .await?;
         cid
     };
-    Ok(AddedCoding {
-        study: StudyId(sid),
-        coding: StoredCoding {
-            id: CodingId(cid),
-            response: new.response,
-            coder: new.coder.clone(),
-            code: new.code.clone(),
-            span: snap.span,
-            memo: snap.memo,
-            version: 1,
-            created_at: Timestamp(created),
-        },
-        text,
-    })
+    Ok(plan.added(cid))
 }
 
 /// Whether the coder applied the snapshot's code to its span already.

@@ -2,39 +2,53 @@
 //! shared by both backends. A session is read together with its signed-in
 //! user in one statement: every signed-in request starts with it.
 
-use sqlx::Row;
-
 use super::Pool;
 use crate::web::{SessionRow, StoredSession};
 use crate::Result;
 
-pub(super) async fn load(pool: &Pool, id: &str, now: i64) -> Result<Option<StoredSession>> {
-    let Some(r) = sqlx::query(
-        "SELECT s.data, s.expires_at, u.id, u.username, u.role, u.password_hash \
-         FROM web_sessions s LEFT JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1 AND s.expires_at > $2",
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?
-    else {
-        return Ok(None);
-    };
-    let user = match r.get::<Option<i64>, _>(2) {
-        Some(uid) => Some(crate::web::User {
+/// A session and its signed-in user, by session id ($1), if it has not
+/// expired at $2 (epoch seconds). Its columns make a [`SessionColumns`].
+pub(super) const LOAD: &str =
+    "SELECT s.data, s.expires_at, u.id, u.username, u.role, u.password_hash \
+     FROM web_sessions s LEFT JOIN users u ON u.id = s.user_id \
+     WHERE s.id = $1 AND s.expires_at > $2";
+
+/// The columns of [`LOAD`].
+pub(super) type SessionColumns = (
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The session [`LOAD`] read.
+pub(super) fn session_of(c: SessionColumns) -> Result<StoredSession> {
+    let (data, expires_at, uid, username, role, password_hash) = c;
+    let user = match (uid, username, role, password_hash) {
+        (Some(uid), Some(username), Some(role), Some(password_hash)) => Some(crate::web::User {
             id: crate::web::UserId(uid),
-            username: r.get(3),
-            role: crate::web::Role::parse(r.get::<&str, _>(4)).map_err(super::invalid)?,
-            password_hash: r.get(5),
+            username,
+            role: crate::web::Role::parse(&role).map_err(super::invalid)?,
+            password_hash,
         }),
-        None => None,
+        _ => None,
     };
-    Ok(Some(StoredSession {
-        data: r.get(0),
-        expires_at: r.get(1),
+    Ok(StoredSession {
+        data,
+        expires_at,
         user,
-    }))
+    })
+}
+
+pub(super) async fn load(pool: &Pool, id: &str, now: i64) -> Result<Option<StoredSession>> {
+    let row: Option<SessionColumns> = sqlx::query_as(LOAD)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await?;
+    row.map(session_of).transpose()
 }
 
 /// The user id, if that user still exists (a session never names a

@@ -7,6 +7,7 @@ mod audit;
 mod codebook;
 #[path = "../sql/coding.rs"]
 mod coding;
+mod direct;
 #[path = "../sql/rate_limit.rs"]
 mod rate_limit;
 #[path = "../sql/report.rs"]
@@ -57,6 +58,9 @@ pub struct SqliteStore {
     /// instead of re-reading the pages of four tables and their indexes
     /// each time.
     coding_pool: SqlitePool,
+    /// The coding API's adds and the session reads, run on the calling
+    /// thread (falling back to the pools above when they cannot).
+    direct: direct::Direct,
 }
 
 impl SqliteStore {
@@ -93,6 +97,7 @@ impl SqliteStore {
             pool,
             coding_writes: tokio::sync::Mutex::new(()),
             coding_pool,
+            direct: direct::Direct::new(path),
         })
     }
 }
@@ -103,7 +108,40 @@ impl SqliteStore {
         &self.coding_pool
     }
 
+    /// The coding API's add on the calling thread; `None`: use the pool.
+    fn direct_add(
+        &self,
+        study: &str,
+        new: &NewCoding,
+        span: SpanResolver<'_>,
+        actor: &str,
+    ) -> Option<Result<AddedCoding>> {
+        let done = self.direct.add_coding_by_key(study, new, span, actor);
+        if self.direct.checkpoint_due() {
+            // In the background, on a pool connection's own thread. If it
+            // fails, the next one (or any pool write's own checkpoint) does
+            // the work: nothing is lost, the log is only longer meanwhile.
+            let pool = self.pool.clone();
+            tokio::spawn(async move {
+                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await;
+            });
+        }
+        done
+    }
+
+    /// A session read on the calling thread; `None`: use the pool.
+    fn direct_session(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> Option<Result<Option<crate::web::StoredSession>>> {
+        self.direct.session_load(id, now)
+    }
+
     async fn close_pools(&self) {
+        self.direct.close();
         self.coding_pool.close().await;
         self.pool.close().await;
     }
@@ -225,5 +263,267 @@ mod tests {
             sqlx::query("ROLLBACK").execute(&mut *c).await.unwrap();
             conns.push(c);
         }
+    }
+
+    /// A store with the example study, zeynep's first coding made (so she
+    /// has a coder row), and a codable code and an open response.
+    async fn coded() -> (tempfile::TempDir, SqliteStore, StudyId, NewCoding) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.rupturelab"))
+            .await
+            .unwrap();
+        let id = store
+            .create_study(&crate::testing::example_study("rupture-study"))
+            .await
+            .unwrap();
+        let zeynep = Key::parse("zeynep").unwrap();
+        let item = store
+            .coding_queue(id, &zeynep, &QueueFilter::default())
+            .await
+            .unwrap()
+            .remove(0);
+        let code = store
+            .coding_codebook(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.codable)
+            .unwrap()
+            .path;
+        let new = NewCoding {
+            coder: zeynep,
+            response: item.id,
+            code,
+            span: None,
+            memo: None,
+        };
+        store.add_coding(id, &new, "zeynep").await.unwrap();
+        (dir, store, id, new)
+    }
+
+    async fn codings(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM codings")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    fn span(a: usize, b: usize) -> impl Fn(&str) -> std::result::Result<Option<Span>, String> {
+        move |_: &str| Ok(Some(Span { start: a, end: b }))
+    }
+
+    #[tokio::test]
+    async fn the_direct_add_writes_the_coding_its_undo_step_and_its_audit_event() {
+        let (_d, store, id, new) = coded().await;
+        let audit = store.load_study(id).await.unwrap().audit.len();
+        let added = store
+            .direct
+            .add_coding_by_key("rupture-study", &new, &span(0, 3), "zeynep")
+            .expect("taken by the direct path")
+            .unwrap();
+        assert_eq!(added.coding.span, Some(Span { start: 0, end: 3 }));
+        assert_eq!(
+            store.coding(id, added.coding.id).await.unwrap(),
+            Some(added.coding.clone())
+        );
+        assert_eq!(store.load_study(id).await.unwrap().audit.len(), audit + 1);
+        assert_eq!(store.undo_depth(id, &new.coder).await.unwrap(), (2, 0));
+        // Undone like any add.
+        store.undo_coding(id, &new.coder, "zeynep").await.unwrap();
+        assert_eq!(store.coding(id, added.coding.id).await.unwrap(), None);
+        // Refusals are answered directly, as the usual path answers them.
+        let again = store
+            .direct
+            .add_coding_by_key("rupture-study", &new, &|_: &str| Ok(None), "zeynep")
+            .expect("answered by the direct path");
+        assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+        let nowhere = store
+            .direct
+            .add_coding_by_key("no-such-study", &new, &|_: &str| Ok(None), "zeynep")
+            .expect("answered by the direct path");
+        assert!(
+            matches!(nowhere, Err(StoreError::NoSuchStudy(_))),
+            "{nowhere:?}"
+        );
+        // Nothing left a transaction open: the pool writes at once.
+        let mut tx =
+            tokio::time::timeout(std::time::Duration::from_secs(2), begin_write(&store.pool))
+                .await
+                .expect("the lock is free")
+                .unwrap();
+        sqlx::query("SELECT 1").execute(&mut *tx).await.unwrap();
+        tx.rollback().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_direct_add_gives_way_when_the_lock_is_held_or_a_query_is_needed() {
+        let (_d, store, id, new) = coded().await;
+        let before = codings(&store).await;
+        // Another connection holds the write lock: no wait on this thread,
+        // nothing written, the usual path is asked to do it.
+        let mut holder = store.pool.acquire().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        assert!(store
+            .direct
+            .add_coding_by_key("rupture-study", &new, &span(1, 4), "zeynep")
+            .is_none());
+        // Through the store: it waits for the lock, then writes.
+        let store = std::sync::Arc::new(store);
+        let add = {
+            let (store, new) = (store.clone(), new.clone());
+            tokio::spawn(async move {
+                store
+                    .add_coding_by_key("rupture-study", &new, &span(1, 4), "zeynep")
+                    .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!add.is_finished(), "it waits for the lock");
+        sqlx::query("COMMIT").execute(&mut *holder).await.unwrap();
+        drop(holder);
+        let added = add.await.unwrap().unwrap();
+        assert_eq!(added.coding.span, Some(Span { start: 1, end: 4 }));
+        assert_eq!(codings(&store).await, before + 1);
+        // A coder with no row yet, and a coder outside their share
+        // assignment: checks that need queries of their own, left to the
+        // usual path (which adds the coder, and refuses the coder).
+        let deniz = NewCoding {
+            coder: Key::parse("deniz").unwrap(),
+            ..new.clone()
+        };
+        assert!(store
+            .direct
+            .add_coding_by_key("rupture-study", &deniz, &span(0, 2), "deniz")
+            .is_none());
+        store
+            .set_assignment(
+                id,
+                &deniz.coder,
+                Assignment::Share {
+                    percent: 1.0,
+                    seed: 7,
+                },
+                "ayla",
+            )
+            .await
+            .unwrap();
+        let assigned: Vec<i64> = sqlx::query_scalar(
+            "SELECT s.response_id FROM coding_assigned s JOIN coders d ON d.id = s.coder_id WHERE d.name = 'deniz'",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        let open = store
+            .coding_queue(id, &new.coder, &QueueFilter::default())
+            .await
+            .unwrap();
+        let outside = NewCoding {
+            response: open
+                .iter()
+                .map(|i| i.id)
+                .find(|r| !assigned.contains(&r.0))
+                .unwrap(),
+            ..deniz.clone()
+        };
+        assert!(
+            !assigned.contains(&outside.response.0),
+            "the test needs an unassigned response"
+        );
+        assert!(store
+            .direct
+            .add_coding_by_key("rupture-study", &outside, &span(0, 2), "deniz")
+            .is_none());
+        let e = store
+            .add_coding_by_key("rupture-study", &outside, &span(0, 2), "deniz")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+        assert_eq!(codings(&store).await, before + 1, "nothing else written");
+    }
+
+    #[tokio::test]
+    async fn the_direct_session_read_matches_the_pools() {
+        let (_d, store, _id, _new) = coded().await;
+        let uid = store
+            .create_user("ayla", crate::web::Role::Researcher, "hash")
+            .await
+            .unwrap();
+        for (sid, user) in [("s-user", Some(uid.0)), ("s-anon", None)] {
+            assert!(store
+                .session_create(&crate::web::SessionRow {
+                    id: sid.into(),
+                    data: "{\"csrf\":\"x\"}".into(),
+                    expires_at: 2_000,
+                    user_id: user,
+                })
+                .await
+                .unwrap());
+        }
+        for (sid, now) in [
+            ("s-user", 1_000),
+            ("s-anon", 1_000),
+            ("s-user", 2_000),
+            ("none", 1),
+        ] {
+            let direct = store
+                .direct
+                .session_load(sid, now)
+                .expect("read directly")
+                .unwrap();
+            let pooled = sessions::load(&store.pool, sid, now).await.unwrap();
+            assert_eq!(direct, pooled, "{sid} at {now}");
+        }
+        let s = store
+            .direct
+            .session_load("s-user", 1_000)
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.user.map(|u| u.username), Some("ayla".to_string()));
+        // A closed store reads nothing more, directly or not.
+        store.close().await;
+        assert!(store.direct.session_load("s-user", 1_000).is_none());
+        assert!(store.session_load("s-user", 1_000).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn direct_adds_keep_the_write_ahead_log_short() {
+        let (d, store, id, new) = coded().await;
+        let wal = d.path().join("t.rupturelab-wal");
+        let responses: Vec<ResponseId> = store
+            .coding_queue(id, &new.coder, &QueueFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        let adds = 4 * super::direct::CHECKPOINT_EVERY as usize;
+        let mut largest = 0;
+        for n in 0..adds {
+            let one = NewCoding {
+                response: responses[n % responses.len()],
+                ..new.clone()
+            };
+            let at = 1 + n / responses.len();
+            store
+                .direct_add("rupture-study", &one, &span(at, at + 1), "zeynep")
+                .expect("direct")
+                .unwrap();
+            // Let the background checkpoint run now and then.
+            if n % 50 == 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        }
+        // Without checkpoints the log would hold every add's pages (about
+        // ten each); with them it is reused from the start.
+        let pages = largest / 4096;
+        assert!(
+            pages < 3 * 10 * super::direct::CHECKPOINT_EVERY as u64,
+            "the log grew to {pages} pages over {adds} adds"
+        );
     }
 }
