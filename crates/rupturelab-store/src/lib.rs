@@ -50,6 +50,11 @@ pub use web::{
     StoredSession, StudyDesign, StudyProgress, User, UserId,
 };
 
+/// The database driver behind [`StoreError::Db`], so callers can tell its
+/// errors apart (the web layer answers 503 to an unreachable database)
+/// without depending on it themselves.
+pub use sqlx;
+
 /// A study's row id in a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StudyId(pub i64);

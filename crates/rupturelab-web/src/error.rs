@@ -75,8 +75,8 @@ impl From<StoreError> for Error {
 /// (connection lost or refused, pool exhausted, server shutting down or
 /// starting up, SQLite busy, a transaction rolled back to be retried)
 /// rather than a bug: such requests get 503.
-fn unreachable(e: &tower_sessions_sqlx_store::sqlx::Error) -> bool {
-    use tower_sessions_sqlx_store::sqlx::Error as E;
+fn unreachable(e: &rupturelab_store::sqlx::Error) -> bool {
+    use rupturelab_store::sqlx::Error as E;
     match e {
         E::PoolTimedOut | E::Io(_) | E::Tls(_) | E::WorkerCrashed => true,
         E::Database(d) => d.code().is_some_and(|c| {
@@ -243,8 +243,8 @@ pub async fn bare_500_is_unavailable(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rupturelab_store::sqlx;
     use std::borrow::Cow;
-    use tower_sessions_sqlx_store::sqlx;
 
     /// A database error with just a code, as a driver reports it.
     #[derive(Debug)]

@@ -120,16 +120,18 @@ impl Application {
     /// Prepares the session table, binds the listener and wires the router.
     pub async fn build(store: Arc<dyn Store>, config: Config) -> std::io::Result<Self> {
         let sessions = sessions::Sessions::new(store.clone());
-        // Expired sessions are deleted hourly (the task ends with the runtime).
+        // Expired sessions are deleted hourly (the task ends with the runtime;
+        // a failed round is logged and the next one tries again).
         {
             use tower_sessions::ExpiredDeletion;
             let s = sessions.clone();
             tokio::spawn(async move {
-                if let Err(e) = s
-                    .continuously_delete_expired(Duration::from_secs(3600))
-                    .await
-                {
-                    tracing::warn!(error = %e, "deleting expired sessions stopped");
+                let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+                loop {
+                    hourly.tick().await;
+                    if let Err(e) = s.delete_expired().await {
+                        tracing::warn!(error = %e, "deleting expired sessions failed");
+                    }
                 }
             });
         }
