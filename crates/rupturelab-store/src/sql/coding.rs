@@ -1107,14 +1107,15 @@ async fn add_by_key_in(
         .bind(new.coder.as_str())
         .fetch_optional(&mut *tx)
         .await?;
-    let mut target = ByKeyTarget::new(row, study, new)?;
+    let target = ByKeyTarget::new(row, study, new)?;
     if !target.plainly_assigned() {
         check_assigned(&mut *tx, &target.c, &new.coder, new.response.0, actor).await?;
     }
-    if !target.coder_known {
-        target.c.id = ensure_coder_conn(&mut *tx, target.sid, &new.coder).await?;
+    let mut plan = target.plan(new, resolve, actor)?;
+    // A coder's first coding adds the coder, once the request is valid.
+    if !plan.t.coder_known {
+        plan.t.c.id = ensure_coder_conn(&mut *tx, plan.t.sid, &new.coder).await?;
     }
-    let plan = target.plan(new, resolve, actor)?;
     let cid = if inline {
         // The coder's spans were read under the write lock: no one else
         // can add a coding before the batch below.

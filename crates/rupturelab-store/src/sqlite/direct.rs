@@ -6,7 +6,9 @@
 //! and the rows back, plus a ping when the connection returns to its pool):
 //! on a small machine those thread hand-offs cost more than the SQLite work
 //! they carry (≈150 µs for a whole add). Here a statement is a plain
-//! function call. Nothing waits on the calling (async) thread: these
+//! function call. Nothing waits for a lock on the calling (async) thread
+//! (it does the statement's own file I/O, as the worker thread did, but
+//! never a checkpoint of the log): these
 //! connections have no busy timeout, so when another connection holds the
 //! write lock, or anything at all goes wrong before the commit, the
 //! transaction is rolled back and the caller takes the usual sqlx path,
