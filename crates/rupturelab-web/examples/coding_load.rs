@@ -9,6 +9,10 @@
 //! cargo run --release -p rupturelab-web --example coding_load -- \
 //!     http://127.0.0.1:8080 PASSWORD USER1,USER2,… [--codings 2000] [--offset 2]
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::pct;
+
 use std::time::Instant;
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
@@ -63,13 +67,6 @@ async fn login(base: &str, user: &str, password: &str) -> (reqwest::Client, Stri
         .unwrap();
     let csrf = csrf_in(&page);
     (c, csrf)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,10 @@
 //!     [--participants 200] [--coders 10] [--coder-prefix coder] [--coder-password P]
 //!     [--seconds 30] [--pid PID]
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::pct;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,14 +41,6 @@ fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i]
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {

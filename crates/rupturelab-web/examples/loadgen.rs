@@ -8,6 +8,10 @@
 //! cargo run --release -p rupturelab-web --example loadgen -- \
 //!     http://127.0.0.1:8080 USER PASSWORD [--participants 50] [--seconds 30] [--pid PID]
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::pct;
+
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
@@ -31,14 +35,6 @@ fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[i]
 }
 
 fn rss_kib(pid: u32, field: &str) -> Option<u64> {

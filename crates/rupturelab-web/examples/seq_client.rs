@@ -12,6 +12,10 @@
 //! median/p90/p99 in ms, and errors (answers other than `--expect`, with the
 //! first one's status and body start).
 
+#[path = "common/stats.rs"]
+mod stats;
+use stats::pct;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
@@ -81,13 +85,6 @@ impl Conn {
         }
         Ok((status, body))
     }
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((p / 100.0) * (sorted.len() - 1) as f64).round() as usize]
 }
 
 fn main() {

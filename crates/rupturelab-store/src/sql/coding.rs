@@ -815,7 +815,21 @@ pub(super) type ByKeyRow = (
 /// With `spans`, it also lists the coder's spans with this code on this
 /// response (`start:end`, -1 for the whole response) for the duplicate
 /// check, which is then exact only under the write lock.
-pub(super) fn by_key_read(spans: bool) -> String {
+///
+/// Built once per variant: it is on every coding write's path.
+pub(super) fn by_key_read(spans: bool) -> &'static str {
+    static WITH_SPANS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| by_key_read_sql(true));
+    static WITHOUT: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| by_key_read_sql(false));
+    if spans {
+        &WITH_SPANS
+    } else {
+        &WITHOUT
+    }
+}
+
+fn by_key_read_sql(spans: bool) -> String {
     let spans = if spans {
         "(SELECT group_concat(COALESCE(c.span_start, -1) || ':' || COALESCE(c.span_end, -1), ',') \
          FROM codings c WHERE c.coder_id = d.id AND c.response_id = r.id AND c.code_id = k.id)"

@@ -126,23 +126,7 @@ impl Direct {
     /// The session and its user; `None`: take the usual path.
     pub(super) fn session_load(&self, id: &str, now: i64) -> Option<Result<Option<StoredSession>>> {
         let c = self.take()?;
-        let row = (|| -> rusqlite::Result<Option<SessionColumns>> {
-            let mut st = c.prepare_cached(LOAD)?;
-            bind(&mut st, &[&id, &now])?;
-            let mut rows = st.raw_query();
-            rows.next()?
-                .map(|r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                })
-                .transpose()
-        })();
+        let row: rusqlite::Result<Option<SessionColumns>> = first_row(&c, LOAD, &[&id, &now]);
         self.give_back(c);
         Some(row.ok()?.map(session_of).transpose())
     }
@@ -169,9 +153,7 @@ impl Direct {
             Err(Miss::Fallback) => None,
         }
     }
-}
 
-impl Direct {
     /// Whether the write-ahead log is due a checkpoint (see
     /// [`CHECKPOINT_EVERY`]); the count starts again when it says so.
     pub(super) fn checkpoint_due(&self) -> bool {
@@ -181,6 +163,17 @@ impl Direct {
             })
             .is_ok()
     }
+}
+
+/// Runs a (cached) statement with `values`; its first row as a tuple, if any.
+fn first_row<T>(c: &Connection, sql: &str, values: &[&dyn ToSql]) -> rusqlite::Result<Option<T>>
+where
+    T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+{
+    let mut st = c.prepare_cached(sql)?;
+    bind(&mut st, values)?;
+    let mut rows = st.raw_query();
+    rows.next()?.map(T::try_from).transpose()
 }
 
 /// Binds `values` to the statement's `$1`, `$2`… (those it has).
@@ -201,39 +194,16 @@ fn add_in(
     actor: &str,
 ) -> std::result::Result<AddedCoding, Miss> {
     c.execute_batch("BEGIN IMMEDIATE")?;
-    let row: Option<ByKeyRow> = {
-        let mut st = c.prepare_cached(&by_key_read(true))?;
-        bind(
-            &mut st,
-            &[
-                &study,
-                &new.response.0,
-                &new.code.as_str(),
-                &new.coder.as_str(),
-            ],
-        )?;
-        let mut rows = st.raw_query();
-        rows.next()?
-            .map(|r| {
-                Ok::<_, rusqlite::Error>((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                    r.get(13)?,
-                ))
-            })
-            .transpose()?
-    };
+    let row: Option<ByKeyRow> = first_row(
+        c,
+        by_key_read(true),
+        &[
+            &study,
+            &new.response.0,
+            &new.code.as_str(),
+            &new.coder.as_str(),
+        ],
+    )?;
     let target = ByKeyTarget::new(row, study, new).map_err(Miss::Refused)?;
     if !target.plainly_assigned() || !target.coder_known {
         return Err(Miss::Fallback);
@@ -259,18 +229,15 @@ fn add_in(
         &p.trim,
         &p.depth,
     ];
-    let mut cid = None;
-    for (i, sql) in BY_KEY_WRITES.iter().enumerate() {
+    // The coding, its id returned; then the statements that follow it.
+    let (insert, rest) = BY_KEY_WRITES.split_first().ok_or(Miss::Fallback)?;
+    let cid: Option<(i64,)> = first_row(c, insert, &values)?;
+    for sql in rest {
         let mut st = c.prepare_cached(sql)?;
         bind(&mut st, &values)?;
-        if i == 0 {
-            let mut rows = st.raw_query();
-            cid = rows.next()?.map(|r| r.get::<_, i64>(0)).transpose()?;
-        } else {
-            st.raw_execute()?;
-        }
+        st.raw_execute()?;
     }
-    let cid = cid.ok_or(Miss::Fallback)?;
+    let (cid,) = cid.ok_or(Miss::Fallback)?;
     c.execute_batch("COMMIT")?;
     Ok(plan.added(cid))
 }
